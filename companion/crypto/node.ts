@@ -1,0 +1,92 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
+import { AeadError, type CryptoBackend } from '../../protocol/crypto/types.ts';
+
+// DER prefixes that wrap a raw 32-byte key as PKCS#8 (private) or SPKI (public) for OpenSSL.
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
+
+const privateKey = (prefix: Buffer, raw: Uint8Array): KeyObject =>
+  createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
+const publicKey = (prefix: Buffer, raw: Uint8Array): KeyObject =>
+  createPublicKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'spki' });
+const rawPublic = (key: KeyObject): Uint8Array => new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(12));
+
+/**
+ * Our own secret keys are used for every signature and handshake, so their KeyObjects are
+ * cached; parsing DER each time would cost a third of the speed-up OpenSSL gives us.
+ */
+function cached(prefix: Buffer): (raw: Uint8Array) => KeyObject {
+  const cache = new Map<string, KeyObject>();
+  return (raw) => {
+    const id = Buffer.from(raw).toString('base64');
+    let key = cache.get(id);
+    if (!key) {
+      key = privateKey(prefix, raw);
+      if (cache.size > 64) cache.clear();
+      cache.set(id, key);
+    }
+    return key;
+  };
+}
+const edPrivate = cached(ED25519_PKCS8);
+const xPrivate = cached(X25519_PKCS8);
+const u8 = (buffer: Buffer): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+
+/** OpenSSL-backed implementation for the companion. */
+export const nodeCrypto: CryptoBackend = {
+  name: 'node',
+  randomBytes: (length) => u8(randomBytes(length)),
+  sha256: (data) => u8(createHash('sha256').update(data).digest()),
+  hmacSha256: (key, data) => u8(createHmac('sha256', key).update(data).digest()),
+  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
+
+  ed25519PublicKey: (secretKey) => rawPublic(createPublicKey(edPrivate(secretKey))),
+  ed25519Sign: (message, secretKey) => u8(sign(null, message, edPrivate(secretKey))),
+  ed25519Verify(signature, message, key) {
+    if (signature.length !== 64 || key.length !== 32) return false;
+    try {
+      return verify(null, message, publicKey(ED25519_SPKI, key), signature);
+    } catch {
+      return false;
+    }
+  },
+
+  x25519PublicKey: (secretKey) => rawPublic(createPublicKey(xPrivate(secretKey))),
+  x25519(secretKey, theirPublic) {
+    // OpenSSL rejects low-order points ("failed during derivation"), as noble does.
+    return u8(diffieHellman({ privateKey: xPrivate(secretKey), publicKey: publicKey(X25519_SPKI, theirPublic) }));
+  },
+
+  aeadEncrypt(key, nonce, plaintext, aad) {
+    const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+    if (aad) cipher.setAAD(aad, { plaintextLength: plaintext.length });
+    return u8(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
+  },
+  aeadDecrypt(key, nonce, ciphertext, aad) {
+    if (ciphertext.length < 16) throw new AeadError();
+    const body = ciphertext.subarray(0, ciphertext.length - 16);
+    const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+    decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
+    if (aad) decipher.setAAD(aad, { plaintextLength: body.length });
+    try {
+      return u8(Buffer.concat([decipher.update(body), decipher.final()]));
+    } catch {
+      throw new AeadError();
+    }
+  },
+};
