@@ -1,0 +1,48 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from '../logger.ts';
+import type { Store } from '../store/index.ts';
+import type { KeyService } from '../service/key-service.ts';
+import type { MessageService } from '../service/message-service.ts';
+import type { NetworkService } from '../service/network-service.ts';
+import { errorMiddleware } from './errors.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { messageRoutes } from './routes/messages.ts';
+import { p2pRoutes } from './routes/p2p.ts';
+import { systemRoutes } from './routes/system.ts';
+import { serveWebApp } from './static.ts';
+
+export interface ApiDependencies {
+  store: Store;
+  network: NetworkService;
+  messages: MessageService;
+  keys: KeyService;
+  log: Logger;
+  buildDir: string;
+}
+
+const QUIET_ERRORS = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
+
+/** The HTTP side of the companion: REST under /api/v1 and the built web app for everything else. */
+export function createApiApp(deps: ApiDependencies): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (!QUIET_ERRORS.has(error.code ?? '')) deps.log.error('http', 'server error', { error: error.message });
+  });
+  const api = new Router({ prefix: '/api/v1' });
+  const apiKeys = deps.store.apiKeys;
+  for (const routes of [
+    systemRoutes(apiKeys, deps.store, deps.network),
+    p2pRoutes(apiKeys, deps.network, deps.messages),
+    messageRoutes(apiKeys, deps.messages),
+    keyRoutes(apiKeys, deps.keys),
+  ]) {
+    api.use(routes.routes());
+  }
+  app.use(errorMiddleware(deps.log));
+  app.use(api.routes());
+  app.use(api.allowedMethods({ throw: false }));
+  app.use(serveWebApp(deps.buildDir));
+  return app;
+}

@@ -1,0 +1,149 @@
+import { parseArgs } from 'node:util';
+import { CANOPY_VERSION } from '../protocol/version.ts';
+import { openInstance, startCompanion } from './node.ts';
+import { KeyService } from './service/key-service.ts';
+import { DEFAULT_KEY_PERMISSIONS, PERMISSIONS } from './service/permissions.ts';
+import { RELAY_POLICIES, type RelayPolicy } from './service/network-service.ts';
+
+const USAGE = `Canopy ${CANOPY_VERSION}
+
+Usage:
+  canopy start [--host HOST] [--port PORT] [--p2p-port PORT] [--data-dir DIR]
+      Run this instance: web UI + REST API on PORT (default 7770), mesh on PORT+1.
+  canopy keys create [--permissions LIST] [--name NAME] [--expires-days N] [--data-dir DIR]
+      Mint an API key and print it alone on stdout (works while the instance runs).
+      LIST is comma-separated from: ${PERMISSIONS.join(', ')}, or "all".
+      Default: ${DEFAULT_KEY_PERMISSIONS.join(',')}
+  canopy keys list [--data-dir DIR]
+  canopy keys revoke ID [--data-dir DIR]
+
+Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY_RELAY_POLICY.
+`;
+
+class UsageError extends Error {}
+
+function port(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`Invalid ${name}: ${value}`);
+  return n;
+}
+
+const dataDirOf = (flag: string | undefined) => flag ?? process.env.CANOPY_DATA_DIR ?? 'data';
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'p2p-port': { type: 'string' },
+      'mesh-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+  });
+  const host = values.host ?? process.env.CANOPY_HOST ?? '127.0.0.1';
+  const webPort = port(values.port ?? process.env.CANOPY_PORT, '--port') ?? 7770;
+  const meshPort = port(values['p2p-port'] ?? values['mesh-port'] ?? process.env.CANOPY_MESH_PORT, '--p2p-port') ?? webPort + 1;
+  const relayPolicy = process.env.CANOPY_RELAY_POLICY ?? 'broker_only';
+  if (!(RELAY_POLICIES as readonly string[]).includes(relayPolicy)) {
+    throw new UsageError(`Invalid CANOPY_RELAY_POLICY: ${relayPolicy}. Use: ${RELAY_POLICIES.join(', ')}`);
+  }
+  const { ensureBuild } = (await import('../scripts/ensure-build.js')) as { ensureBuild: () => Promise<unknown> };
+  await ensureBuild();
+  const companion = await startCompanion({
+    host,
+    port: webPort,
+    meshPort,
+    dataDir: dataDirOf(values['data-dir']),
+    relayPolicy: relayPolicy as RelayPolicy,
+  });
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  process.stdout.write(
+    `Canopy ${CANOPY_VERSION} running as peer ${companion.identity.peerId}\n` +
+      `  Web UI and REST API: http://${shown}:${webPort}\n` +
+      `  Mesh listener:       ws://${host}:${meshPort}/p2p\n` +
+      `  Data:                ${companion.paths.deviceDir}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await companion.close();
+  return 0;
+}
+
+function keys(args: string[]): number {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      permissions: { type: 'string', multiple: true },
+      name: { type: 'string' },
+      'expires-days': { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+  });
+  const instance = openInstance(dataDirOf(values['data-dir']), { quiet: true });
+  try {
+    const service = new KeyService(instance.store.apiKeys);
+    switch (action) {
+      case 'create': {
+        const expires = values['expires-days'] ? Number(values['expires-days']) : undefined;
+        if (expires !== undefined && (!Number.isInteger(expires) || expires < 1)) throw new UsageError('--expires-days must be a positive integer');
+        const created = service.create({
+          permissions: values.permissions ?? DEFAULT_KEY_PERMISSIONS,
+          name: values.name,
+          expiresDays: expires,
+        });
+        instance.log.info('keys', 'API key created from the command line', { id: created.id, permissions: created.permissions.join(',') });
+        process.stdout.write(`${created.api_key}\n`);
+        process.stderr.write(`Created API key ${created.id} with permissions: ${created.permissions.join(', ')}\n`);
+        return 0;
+      }
+      case 'list':
+        process.stdout.write(JSON.stringify(service.list(), null, 2) + '\n');
+        return 0;
+      case 'revoke': {
+        const id = positionals[0];
+        if (!id) throw new UsageError('Usage: canopy keys revoke ID');
+        process.stdout.write(JSON.stringify(service.revoke(id)) + '\n');
+        return 0;
+      }
+      default:
+        throw new UsageError(`Unknown keys command: ${action ?? '(none)'}`);
+    }
+  } finally {
+    instance.store.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(args);
+      case 'keys':
+        return keys(args);
+      case '--version':
+      case 'version':
+        process.stdout.write(`${CANOPY_VERSION}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`Unknown command: ${command}`);
+    }
+  } catch (error) {
+    const known = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') || (error as { name?: string }).name === 'ServiceError';
+    process.stderr.write(`canopy: ${(error as Error).message}\n${known ? '\nRun `canopy help` for usage.\n' : ''}`);
+    return known ? 2 : 1;
+  }
+}

@@ -1,0 +1,40 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface Logger {
+  info(area: string, message: string, fields?: LogFields): void;
+  warn(area: string, message: string, fields?: LogFields): void;
+  error(area: string, message: string, fields?: LogFields): void;
+}
+
+/**
+ * One line per event worth reading, to `<root>/logs/canopy.log` and stderr. Callers pass
+ * identifiers and counts only: never keys, API keys, passwords or message contents.
+ */
+export function createLogger(logDir: string | null, options: { quiet?: boolean } = {}): Logger {
+  const file = logDir ? join(logDir, 'canopy.log') : null;
+  const write = (level: string, area: string, message: string, fields?: LogFields) => {
+    const extra = fields
+      ? Object.entries(fields)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : v}`)
+          .join(' ')
+      : '';
+    const line = `${new Date().toISOString()} ${level} [${area}] ${message}${extra ? ' ' + extra : ''}\n`;
+    if (file) {
+      try {
+        appendFileSync(file, line);
+      } catch {
+        // A full disk must not take the node down; stderr still gets the line.
+      }
+    }
+    if (!options.quiet) process.stderr.write(line);
+  };
+  return {
+    info: (area, message, fields) => write('INFO', area, message, fields),
+    warn: (area, message, fields) => write('WARN', area, message, fields),
+    error: (area, message, fields) => write('ERROR', area, message, fields),
+  };
+}

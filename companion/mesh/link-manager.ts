@@ -1,0 +1,206 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { CryptoBackend } from '../../protocol/crypto/types.ts';
+import type { Identity } from '../../protocol/identity.ts';
+import { MAX_FRAME_BYTES } from '../../protocol/noise/index.ts';
+import type { Logger } from '../logger.ts';
+import { HandshakeError, runHandshake } from './handshake.ts';
+import { WsInbox } from './inbox.ts';
+import { CloseCode, Link } from './link.ts';
+
+export const MESH_PATH = '/p2p';
+const DIAL_TIMEOUT_MS = 5_000;
+const MAX_PENDING_HANDSHAKES = 64;
+// Noise adds a 16-byte tag; anything bigger than a full frame is refused by ws itself (close 1009).
+const MAX_WS_PAYLOAD = MAX_FRAME_BYTES + 16;
+
+export interface LinkManagerOptions {
+  crypto: CryptoBackend;
+  identity: Identity;
+  log: Logger;
+  advertisedEndpoints: () => string[];
+}
+
+export class DialError extends Error {
+  constructor(
+    readonly endpoint: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DialError';
+  }
+}
+
+interface LinkManagerEvents {
+  up: [link: Link];
+  down: [peerId: string, reason: string];
+}
+
+/**
+ * Owns every mesh connection: the listener, outgoing dials, and the rule that there is at most
+ * one link per peer. When two links to one peer meet (simultaneous dials, or a reconnect racing a
+ * half-open old link), both sides keep the link dialled by the lower peer ID; when one side dialled
+ * both, the newer link wins, as the old one is probably dead.
+ */
+export class LinkManager extends EventEmitter<LinkManagerEvents> {
+  private readonly links = new Map<string, Link>();
+  private server: WebSocketServer | null = null;
+  private pendingHandshakes = 0;
+  private closing = false;
+
+  constructor(private readonly options: LinkManagerOptions) {
+    super();
+  }
+
+  get(peerId: string): Link | undefined {
+    return this.links.get(peerId);
+  }
+
+  connected(): Link[] {
+    return [...this.links.values()];
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    const server = new WebSocketServer({ host, port, path: MESH_PATH, maxPayload: MAX_WS_PAYLOAD });
+    this.server = server;
+    server.on('connection', (ws, request) => this.accept(ws, request));
+    return new Promise((resolve, reject) => {
+      server.once('listening', () => {
+        server.off('error', reject);
+        server.on('error', (error) => this.options.log.error('mesh', 'listener error', { error: error.message }));
+        resolve();
+      });
+      server.once('error', reject);
+    });
+  }
+
+  async dial(endpoint: string, expectedPeerId?: string): Promise<Link> {
+    const url = new URL(MESH_PATH, endpoint).toString();
+    const ws = new WebSocket(url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeout: DIAL_TIMEOUT_MS, perMessageDeflate: false });
+    const inbox = new WsInbox(ws);
+    ws.on('error', () => {}); // surfaced through the open/handshake promises below
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('close', (code) => reject(new Error(`connection closed (${code})`)));
+        ws.once('error', reject);
+      });
+    } catch (error) {
+      ws.terminate();
+      throw new DialError(endpoint, `Could not reach ${endpoint}: ${(error as Error).message}`);
+    }
+    try {
+      const result = await runHandshake(ws, inbox, {
+        crypto: this.options.crypto,
+        identity: this.options.identity,
+        initiator: true,
+        advertisedEndpoints: this.options.advertisedEndpoints(),
+        expectedPeerId,
+      });
+      const link = new Link(ws, inbox, result.transport, {
+        remote: result.remote,
+        direction: 'outbound',
+        endpoint,
+        remoteAddress: null,
+        payload: result.payload,
+        connectedAt: Date.now(),
+      });
+      this.adopt(link);
+      return link;
+    } catch (error) {
+      const reason = error instanceof HandshakeError ? error.message : `Handshake failed: ${(error as Error).message}`;
+      ws.close(CloseCode.handshakeFailed, reason.slice(0, 120));
+      setTimeout(() => ws.terminate(), 1_000).unref();
+      throw new DialError(endpoint, reason);
+    }
+  }
+
+  disconnect(peerId: string, reason = 'disconnected by user'): boolean {
+    const link = this.links.get(peerId);
+    link?.close(CloseCode.normal, reason);
+    return Boolean(link);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const link of this.links.values()) link.close(CloseCode.goingAway, 'instance shutting down');
+    this.links.clear();
+    const server = this.server;
+    if (!server) return;
+    for (const client of server.clients) client.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async accept(ws: WebSocket, request: IncomingMessage): Promise<void> {
+    const remoteAddress = request.socket.remoteAddress ?? null;
+    const inbox = new WsInbox(ws);
+    ws.on('error', () => {});
+    if (this.closing || this.pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
+      ws.close(CloseCode.goingAway, 'busy');
+      return;
+    }
+    this.pendingHandshakes++;
+    try {
+      const result = await runHandshake(ws, inbox, {
+        crypto: this.options.crypto,
+        identity: this.options.identity,
+        initiator: false,
+        advertisedEndpoints: this.options.advertisedEndpoints(),
+      });
+      this.adopt(
+        new Link(ws, inbox, result.transport, {
+          remote: result.remote,
+          direction: 'inbound',
+          endpoint: null,
+          remoteAddress,
+          payload: result.payload,
+          connectedAt: Date.now(),
+        }),
+      );
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.options.log.warn('mesh', 'inbound handshake rejected', { from: remoteAddress, reason });
+      ws.close(CloseCode.handshakeFailed, reason.slice(0, 120));
+      setTimeout(() => ws.terminate(), 1_000).unref();
+    } finally {
+      this.pendingHandshakes--;
+    }
+  }
+
+  private initiatorOf(link: Link): string {
+    return link.info.direction === 'outbound' ? this.options.identity.peerId : link.peerId;
+  }
+
+  private adopt(link: Link): void {
+    if (this.closing) {
+      link.close(CloseCode.goingAway, 'instance shutting down');
+      return;
+    }
+    const existing = this.links.get(link.peerId);
+    if (existing) {
+      const keepNew =
+        this.initiatorOf(link) === this.initiatorOf(existing) || this.initiatorOf(link) < this.initiatorOf(existing);
+      const loser = keepNew ? existing : link;
+      this.links.delete(link.peerId);
+      loser.close(CloseCode.duplicate, 'duplicate link');
+      if (!keepNew) {
+        this.links.set(link.peerId, existing);
+        return;
+      }
+    }
+    this.links.set(link.peerId, link);
+    link.onClose((code, reason) => {
+      if (this.links.get(link.peerId) !== link) return; // replaced by a newer link: the peer is still up
+      this.links.delete(link.peerId);
+      this.options.log.info('mesh', 'link down', { peer: link.peerId, code, reason });
+      this.emit('down', link.peerId, reason);
+    });
+    this.options.log.info('mesh', 'link up', {
+      peer: link.peerId,
+      direction: link.info.direction,
+      endpoint: link.info.endpoint ?? link.info.remoteAddress ?? undefined,
+    });
+    this.emit('up', link);
+  }
+}

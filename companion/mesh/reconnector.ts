@@ -1,0 +1,100 @@
+import { reconnectDelayMs } from '../../protocol/mesh/backoff.ts';
+import type { Logger } from '../logger.ts';
+import type { PeerRepository } from '../store/peers.ts';
+import type { LinkManager } from './link-manager.ts';
+
+export type ConnectOutcome =
+  | { status: 'connected'; endpoint: string | null; alreadyConnected: boolean }
+  | { status: 'no_endpoints' }
+  | { status: 'failed'; errors: Array<{ endpoint: string; error: string }> };
+
+/**
+ * Keeps links to every known peer: dials them all at start, and after any failure or drop retries
+ * on the backoff schedule (2 s, 4 s, ... 60 s, with jitter), forever, until the peer is reached.
+ */
+export class Reconnector {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly attempts = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<ConnectOutcome>>();
+  private stopped = false;
+
+  constructor(
+    private readonly manager: LinkManager,
+    private readonly peers: PeerRepository,
+    private readonly log: Logger,
+  ) {}
+
+  linkUp(peerId: string): void {
+    this.cancel(peerId);
+    this.attempts.delete(peerId);
+  }
+
+  linkDown(peerId: string): void {
+    this.schedule(peerId);
+  }
+
+  start(): void {
+    for (const peer of this.peers.list()) if (peer.endpoints.length) void this.attempt(peer.peerId);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Tries the peer's endpoints now (one attempt at a time per peer) and keeps retrying on failure. */
+  connectNow(peerId: string): Promise<ConnectOutcome> {
+    this.cancel(peerId);
+    return this.attempt(peerId);
+  }
+
+  private attempt(peerId: string): Promise<ConnectOutcome> {
+    const running = this.inFlight.get(peerId);
+    if (running) return running;
+    const attempt = this.tryEndpoints(peerId).finally(() => this.inFlight.delete(peerId));
+    this.inFlight.set(peerId, attempt);
+    void attempt.then((outcome) => {
+      if (outcome.status === 'failed') this.schedule(peerId);
+    });
+    return attempt;
+  }
+
+  private async tryEndpoints(peerId: string): Promise<ConnectOutcome> {
+    if (this.manager.get(peerId)) return { status: 'connected', endpoint: null, alreadyConnected: true };
+    const peer = this.peers.get(peerId);
+    if (!peer || peer.endpoints.length === 0) return { status: 'no_endpoints' };
+    const errors: Array<{ endpoint: string; error: string }> = [];
+    for (const endpoint of peer.endpoints) {
+      try {
+        await this.manager.dial(endpoint, peerId);
+        return { status: 'connected', endpoint, alreadyConnected: false };
+      } catch (error) {
+        errors.push({ endpoint, error: (error as Error).message });
+        if (this.manager.get(peerId)) return { status: 'connected', endpoint: null, alreadyConnected: true };
+      }
+    }
+    return { status: 'failed', errors };
+  }
+
+  private schedule(peerId: string): void {
+    if (this.stopped || this.timers.has(peerId) || this.manager.get(peerId)) return;
+    const peer = this.peers.get(peerId);
+    if (!peer || peer.endpoints.length === 0) return;
+    const attempt = this.attempts.get(peerId) ?? 0;
+    this.attempts.set(peerId, attempt + 1);
+    const delay = reconnectDelayMs(attempt);
+    this.log.info('mesh', 'reconnect scheduled', { peer: peerId, attempt: attempt + 1, delay_ms: delay });
+    const timer = setTimeout(() => {
+      this.timers.delete(peerId);
+      void this.attempt(peerId);
+    }, delay);
+    timer.unref();
+    this.timers.set(peerId, timer);
+  }
+
+  private cancel(peerId: string): void {
+    clearTimeout(this.timers.get(peerId));
+    this.timers.delete(peerId);
+  }
+}

@@ -1,0 +1,196 @@
+import { EventEmitter } from 'node:events';
+import type { CryptoBackend } from '../../protocol/crypto/types.ts';
+import {
+  eventId,
+  isDmChannel,
+  openDm,
+  verifyEvent,
+  type DmBody,
+  type PostBody,
+  type SignedEvent,
+} from '../../protocol/events.ts';
+import type { Identity } from '../../protocol/identity.ts';
+import { missingFor, type VersionVector } from '../../protocol/mesh/vectors.ts';
+import type { Logger } from '../logger.ts';
+import type { Store } from '../store/index.ts';
+import type { Link, LinkFrame } from './link.ts';
+import type { LinkManager } from './link-manager.ts';
+
+const BATCH_SIZE = 200;
+
+export type DeliveryState = 'queued' | 'sent' | 'delivered';
+
+interface SyncEvents {
+  /** A new event was stored (ours or a peer's); `id` is its event id. */
+  stored: [id: string, channel: string];
+  delivery: [id: string, peerId: string, state: DeliveryState];
+  caughtUp: [peerId: string];
+}
+
+/**
+ * Moves events between this node and its links. On every link-up both sides send their version
+ * vectors and each answers with exactly the events the other lacks, so catch-up is exact and
+ * independent of clocks. New events are pushed live; every received batch is acknowledged so the
+ * author sees "delivered".
+ */
+export class SyncEngine extends EventEmitter<SyncEvents> {
+  constructor(
+    private readonly crypto: CryptoBackend,
+    private readonly identity: Identity,
+    private readonly store: Store,
+    private readonly manager: LinkManager,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  /** Which channels a peer may receive: public channels, and only its own DM conversations. */
+  entitled(peerId: string): (channel: string) => boolean {
+    return (channel) => !isDmChannel(channel) || channel.split(':').includes(peerId);
+  }
+
+  linkUp(link: Link): void {
+    link.onFrame((frame) => this.onFrame(link, frame));
+    link.send({ t: 'sync', vectors: this.store.events.vector(this.entitled(link.peerId)) });
+  }
+
+  /** Stores one of our own new events and pushes it to every entitled peer, recording delivery state. */
+  publish(signed: SignedEvent, id: string, readable: PostBody): void {
+    this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: Date.now() });
+    this.emit('stored', id, signed.event.channel);
+    const recipients = this.recipientsOf(signed);
+    const now = Date.now();
+    for (const peerId of recipients) {
+      const link = this.manager.get(peerId);
+      const state: DeliveryState = link?.send({ t: 'events', events: [signed] }) ? 'sent' : 'queued';
+      this.setDelivery(id, peerId, state, now);
+    }
+  }
+
+  private recipientsOf(signed: SignedEvent): string[] {
+    if (signed.event.kind === 'dm') return [(signed.event.body as DmBody).to];
+    return this.store.peers.list().map((peer) => peer.peerId);
+  }
+
+  private setDelivery(id: string, peerId: string, state: DeliveryState, at: number): void {
+    this.store.deliveries.set(id, peerId, state, at);
+    this.emit('delivery', id, peerId, state);
+  }
+
+  private onFrame(link: Link, frame: LinkFrame): void {
+    switch (frame.t) {
+      case 'sync':
+        void this.sendMissing(link, frame.vectors).catch((error: Error) =>
+          this.log.warn('sync', 'catch-up failed', { peer: link.peerId, error: error.message }),
+        );
+        break;
+      case 'events':
+        this.receive(link, frame.events);
+        break;
+      case 'ack':
+        this.acknowledge(link.peerId, frame.ids);
+        break;
+      case 'sync_done':
+        this.emit('caughtUp', link.peerId);
+        break;
+    }
+  }
+
+  private async sendMissing(link: Link, remote: VersionVector): Promise<void> {
+    const entitled = this.entitled(link.peerId);
+    const ranges = missingFor(this.store.events.vector(entitled), remote, entitled);
+    let sent = 0;
+    for (const range of ranges) {
+      let after = range.afterSeq;
+      while (after < range.upToSeq && link.isOpen) {
+        const batch = this.store.events
+          .range(range.channel, range.author, after, BATCH_SIZE)
+          .filter((e) => e.event.seq <= range.upToSeq);
+        if (batch.length === 0) break;
+        if (!link.send({ t: 'events', events: batch })) return;
+        this.markSent(batch, link.peerId);
+        sent += batch.length;
+        after = batch[batch.length - 1]!.event.seq;
+        await link.drained();
+      }
+    }
+    link.send({ t: 'sync_done' });
+    if (sent) this.log.info('sync', 'catch-up sent', { peer: link.peerId, events: sent });
+  }
+
+  private markSent(batch: SignedEvent[], peerId: string): void {
+    const now = Date.now();
+    for (const signed of batch) {
+      if (signed.event.author !== this.identity.peerId) continue;
+      this.setDelivery(eventId(this.crypto, signed.event), peerId, 'sent', now);
+    }
+  }
+
+  private receive(link: Link, events: SignedEvent[]): void {
+    const acked: string[] = [];
+    const fresh: SignedEvent[] = [];
+    let rejected = 0;
+    const entitled = this.entitled(link.peerId);
+    for (const signed of events) {
+      const verified = verifyEvent(this.crypto, signed);
+      if (!verified.ok || !entitled(signed.event.channel)) {
+        rejected++;
+        continue;
+      }
+      const readable = this.readable(signed);
+      if (readable === undefined) {
+        rejected++;
+        continue;
+      }
+      const outcome = this.store.events.insert(signed, {
+        id: verified.id,
+        sourcePeer: link.peerId,
+        readable,
+        receivedAt: Date.now(),
+      });
+      acked.push(verified.id);
+      if (outcome === 'inserted') {
+        fresh.push(signed);
+        this.emit('stored', verified.id, signed.event.channel);
+      }
+    }
+    if (rejected) this.log.warn('sync', 'dropped invalid events', { peer: link.peerId, count: rejected });
+    if (acked.length) link.send({ t: 'ack', ids: acked });
+    this.forward(fresh, link.peerId);
+  }
+
+  /**
+   * The readable body: posts as they are, DMs opened with our key. `null` means stored but not
+   * readable here (our own DM echoed back by a peer); `undefined` means reject.
+   */
+  private readable(signed: SignedEvent): PostBody | null | undefined {
+    const { event } = signed;
+    if (event.kind === 'post') return event.body as PostBody;
+    const body = event.body as DmBody;
+    if (event.author === this.identity.peerId) return null;
+    if (body.to !== this.identity.peerId) return undefined;
+    try {
+      return openDm(this.crypto, this.identity.x25519, event);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Public posts spread through the mesh: each node passes new ones on to its other links. */
+  private forward(events: SignedEvent[], fromPeer: string): void {
+    const posts = events.filter((e) => e.event.kind === 'post' && !isDmChannel(e.event.channel));
+    if (posts.length === 0) return;
+    for (const link of this.manager.connected()) {
+      if (link.peerId === fromPeer) continue;
+      const relevant = posts.filter((e) => e.event.author !== link.peerId);
+      if (relevant.length) link.send({ t: 'events', events: relevant });
+    }
+  }
+
+  private acknowledge(peerId: string, ids: string[]): void {
+    const now = Date.now();
+    for (const id of ids) {
+      if (this.store.events.get(id)?.author === this.identity.peerId) this.setDelivery(id, peerId, 'delivered', now);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { canonicalizeEndpoints } from '../protocol/invite.ts';
+import { utf8 } from '../protocol/bytes.ts';
+import type { Identity } from '../protocol/identity.ts';
+import { createApiApp } from './api/app.ts';
+import { nodeCrypto } from './crypto/node.ts';
+import { loadOrCreateIdentity } from './instance/identity-store.ts';
+import { resolveInstancePaths, type InstancePaths } from './instance/paths.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { LinkManager } from './mesh/link-manager.ts';
+import { Reconnector } from './mesh/reconnector.ts';
+import { SyncEngine } from './mesh/sync.ts';
+import { advertisedEndpoints } from './service/endpoints.ts';
+import { KeyService } from './service/key-service.ts';
+import { MessageService } from './service/message-service.ts';
+import { NetworkService, type RelayPolicy } from './service/network-service.ts';
+import { openStore, type Store } from './store/index.ts';
+
+export interface CompanionConfig {
+  host: string;
+  port: number;
+  meshPort: number;
+  dataDir: string;
+  relayPolicy: RelayPolicy;
+  buildDir?: string;
+  quiet?: boolean;
+}
+
+export interface Companion {
+  paths: InstancePaths;
+  identity: Identity;
+  store: Store;
+  network: NetworkService;
+  messages: MessageService;
+  keys: KeyService;
+  sync: SyncEngine;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+const DEFAULT_BUILD_DIR = fileURLToPath(new URL('../build', import.meta.url));
+
+/** Opens the instance's files: paths, logger, identity and store. Shared by `start` and the keys CLI. */
+export function openInstance(dataDir: string, options: { quiet?: boolean } = {}) {
+  const paths = resolveInstancePaths(dataDir);
+  const log = createLogger(paths.logDir, options);
+  const identity = loadOrCreateIdentity(nodeCrypto, paths.identityFile, (message) => log.warn('identity', message));
+  // Bodies at rest are sealed under a key derived from the identity (see README: what this protects).
+  const atRestKey = nodeCrypto.hkdfSha256(identity.ed25519.secretKey, utf8('canopy/at-rest/v1'), utf8('canopy-local-storage'), 32);
+  const store = openStore({ file: paths.databaseFile, atRestKey });
+  return { paths, log, identity, store };
+}
+
+/** The composition root: builds every component, wires their events, and starts listening. */
+export async function startCompanion(config: CompanionConfig): Promise<Companion> {
+  const { paths, log, identity, store } = openInstance(config.dataDir, { quiet: config.quiet });
+  const crypto = nodeCrypto;
+  const endpoints = advertisedEndpoints(config.host, config.meshPort);
+  const manager = new LinkManager({ crypto, identity, log, advertisedEndpoints: () => endpoints });
+  const reconnector = new Reconnector(manager, store.peers, log);
+  const sync = new SyncEngine(crypto, identity, store, manager, log);
+
+  manager.on('up', (link) => {
+    store.peers.saveFromHandshake({
+      peerId: link.peerId,
+      ed25519PublicKey: link.info.remote.ed25519PublicKey,
+      x25519PublicKey: link.info.remote.x25519PublicKey,
+      endpoints: canonicalizeEndpoints(link.info.payload.endpoints),
+    });
+    store.peers.markConnected(link.peerId, link.info.endpoint, Date.now());
+    reconnector.linkUp(link.peerId);
+    sync.linkUp(link);
+  });
+  manager.on('down', (peerId) => reconnector.linkDown(peerId));
+
+  const network = new NetworkService({
+    crypto,
+    identity,
+    store,
+    manager,
+    reconnector,
+    meshPort: config.meshPort,
+    advertisedEndpoints: endpoints,
+    defaultRelayPolicy: config.relayPolicy,
+    startedAt: Date.now(),
+  });
+  const messages = new MessageService(crypto, identity, store, manager, sync);
+  const keys = new KeyService(store.apiKeys);
+  const app = createApiApp({ store, network, messages, keys, log, buildDir: config.buildDir ?? DEFAULT_BUILD_DIR });
+
+  const server = createServer(app.callback());
+  try {
+    await listen(server, config.host, config.port);
+    await manager.listen(config.host, config.meshPort);
+  } catch (error) {
+    server.close();
+    await manager.close();
+    store.close();
+    throw error;
+  }
+  reconnector.start();
+  log.info('node', 'started', { peer: identity.peerId, web: `${config.host}:${config.port}`, mesh: `${config.host}:${config.meshPort}` });
+
+  let closed = false;
+  return {
+    paths,
+    identity,
+    store,
+    network,
+    messages,
+    keys,
+    sync,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      reconnector.stop();
+      await manager.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
+      log.info('node', 'stopped');
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

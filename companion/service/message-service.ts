@@ -1,0 +1,206 @@
+import type { CryptoBackend } from '../../protocol/crypto/types.ts';
+import {
+  GENERAL_CHANNEL,
+  dmChannelId,
+  dmCounterpart,
+  isDmChannel,
+  sealDm,
+  signEvent,
+  verifyEvent,
+  type CanopyEvent,
+  type PostBody,
+} from '../../protocol/events.ts';
+import { b58encode } from '../../protocol/bytes.ts';
+import type { Identity } from '../../protocol/identity.ts';
+import type { LinkManager } from '../mesh/link-manager.ts';
+import type { SyncEngine } from '../mesh/sync.ts';
+import type { MessageRow, Store } from '../store/index.ts';
+import { ServiceError } from './errors.ts';
+
+export interface SendRequest {
+  content: string;
+  metadata?: Record<string, unknown>;
+  broadcast?: boolean;
+  peerId?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  before?: number;
+  after?: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Posting and reading: channel posts, DMs, and what each message's delivery state is. */
+export class MessageService {
+  constructor(
+    private readonly crypto: CryptoBackend,
+    private readonly identity: Identity,
+    private readonly store: Store,
+    private readonly manager: LinkManager,
+    private readonly sync: SyncEngine,
+  ) {}
+
+  send(request: SendRequest) {
+    if (request.broadcast) return this.broadcast(request);
+    if (!request.peerId) throw new ServiceError(400, 'peer_id required for direct message');
+    return this.directMessage(request.peerId, request);
+  }
+
+  private broadcast(request: SendRequest) {
+    const readable: PostBody = request.metadata ? { content: request.content, metadata: request.metadata } : { content: request.content };
+    const id = this.publish(GENERAL_CHANNEL, 'post', readable, readable);
+    const connected = this.manager.connected().length;
+    return {
+      success: true,
+      broadcast: true,
+      message: `Broadcast to ${connected} connected peer${connected === 1 ? '' : 's'}`,
+      message_id: id,
+      channel_id: GENERAL_CHANNEL,
+      delivery: this.deliveryOf(id),
+    };
+  }
+
+  private directMessage(peerId: string, request: SendRequest) {
+    if (peerId === this.identity.peerId) throw new ServiceError(400, 'Cannot send a direct message to yourself');
+    const peer = this.store.peers.get(peerId);
+    if (!peer) throw new ServiceError(404, 'Unknown peer: import its invite code first', { peer_id: peerId });
+    const readable: PostBody = request.metadata ? { content: request.content, metadata: request.metadata } : { content: request.content };
+    const body = sealDm(this.crypto, {
+      author: this.identity.peerId,
+      to: peerId,
+      recipientX25519PublicKey: peer.x25519PublicKey,
+      content: request.content,
+      metadata: request.metadata,
+    });
+    const id = this.publish(dmChannelId(this.identity.peerId, peerId), 'dm', body, readable);
+    const state = this.store.deliveries.forEvent(id)[0]?.state ?? 'queued';
+    return {
+      success: true,
+      peer_id: peerId,
+      message:
+        state === 'queued'
+          ? 'Queued: the peer is offline; it will be delivered when the link comes back'
+          : 'Sent to peer',
+      message_id: id,
+      status: state,
+    };
+  }
+
+  private publish(channel: string, kind: CanopyEvent['kind'], body: CanopyEvent['body'], readable: PostBody): string {
+    const event: CanopyEvent = {
+      v: 1,
+      author: this.identity.peerId,
+      author_key: b58encode(this.identity.ed25519.publicKey),
+      channel,
+      seq: this.store.events.nextSeq(this.identity.peerId, channel),
+      kind,
+      ts: Date.now(),
+      body,
+    };
+    const signed = signEvent(this.crypto, this.identity, event);
+    const verified = verifyEvent(this.crypto, signed);
+    if (!verified.ok) throw new Error(`Own event failed verification: ${verified.reason}`);
+    this.sync.publish(signed, verified.id, readable);
+    return verified.id;
+  }
+
+  private deliveryOf(id: string): Record<string, string> {
+    return Object.fromEntries(this.store.deliveries.forEvent(id).map((d) => [d.peerId, d.state]));
+  }
+
+  channels() {
+    const summaries = new Map(this.store.events.channelSummaries().map((s) => [s.channel, s]));
+    const records = new Map(this.store.channels.list().map((c) => [c.id, c]));
+    const ids = [...new Set([...records.keys(), ...summaries.keys()])].filter((id) => !isDmChannel(id)).sort();
+    return {
+      channels: ids.map((id) => {
+        const record = records.get(id);
+        const summary = summaries.get(id);
+        return {
+          id,
+          name: record?.name ?? id,
+          description: record?.description ?? '',
+          origin_peer: record?.originPeer ?? null,
+          message_count: summary?.count ?? 0,
+          last_message_at: summary ? iso(summary.lastTs) : null,
+        };
+      }),
+    };
+  }
+
+  channelMessages(channelId: string, page: PageRequest) {
+    if (isDmChannel(channelId)) throw new ServiceError(404, 'Channel not found; direct messages are read at /api/v1/messages');
+    const known = this.store.channels.get(channelId) || this.store.events.channelSummaries().some((s) => s.channel === channelId);
+    if (!known) throw new ServiceError(404, 'Channel not found', { channel_id: channelId });
+    const rows = this.store.events.page(channelId, page);
+    const deliveries = this.store.deliveries.summary(rows.filter((r) => r.author === this.identity.peerId).map((r) => r.id));
+    return {
+      channel_id: channelId,
+      messages: rows.map((row) => ({
+        id: row.id,
+        channel_id: row.channel,
+        author_peer_id: row.author,
+        content: row.content,
+        metadata: row.metadata ?? {},
+        created_at: iso(row.ts),
+        received_at: iso(row.receivedAt),
+        seq: row.seq,
+        cursor: row.cursor,
+        origin: row.author === this.identity.peerId ? 'local' : 'remote',
+        ...(row.author === this.identity.peerId ? { delivery_state: deliveries.get(row.id) ?? 'sent' } : {}),
+      })),
+      ...this.pageLinks(rows, page),
+    };
+  }
+
+  directMessages(peerId: string | undefined, page: PageRequest) {
+    const channels = peerId
+      ? [dmChannelId(this.identity.peerId, peerId)]
+      : this.store.events.dmConversations().map((c) => c.channel);
+    const rows = channels
+      .flatMap((channel) => this.store.events.page(channel, page))
+      .sort((a, b) => (page.after !== undefined ? a.cursor - b.cursor : b.cursor - a.cursor))
+      .slice(0, page.limit);
+    const deliveries = this.store.deliveries.summary(rows.filter((r) => r.author === this.identity.peerId).map((r) => r.id));
+    return {
+      ...(peerId ? { peer_id: peerId } : {}),
+      conversations: this.store.events.dmConversations().map((c) => ({
+        peer_id: dmCounterpart(c.channel, this.identity.peerId),
+        message_count: c.count,
+        last_message_at: iso(c.lastTs),
+      })),
+      messages: rows.map((row) => this.directMessageOut(row, deliveries.get(row.id))),
+      ...this.pageLinks(rows, page),
+    };
+  }
+
+  private directMessageOut(row: MessageRow, delivery: string | undefined) {
+    const outgoing = row.author === this.identity.peerId;
+    const counterpart = dmCounterpart(row.channel, this.identity.peerId);
+    return {
+      id: row.id,
+      peer_id: counterpart,
+      sender_id: row.author,
+      recipient_id: outgoing ? counterpart : this.identity.peerId,
+      direction: outgoing ? 'outgoing' : 'incoming',
+      content: row.content,
+      metadata: row.metadata ?? {},
+      created_at: iso(row.ts),
+      received_at: iso(row.receivedAt),
+      cursor: row.cursor,
+      encrypted: true,
+      ...(outgoing ? { delivery_state: delivery ?? 'queued' } : {}),
+    };
+  }
+
+  /** Cursors for the next page in the same direction. */
+  private pageLinks(rows: MessageRow[], page: PageRequest) {
+    const full = rows.length === page.limit;
+    if (page.after !== undefined) {
+      return { has_more: full, next_after: rows.length ? rows[rows.length - 1]!.cursor : page.after };
+    }
+    return { has_more: full, next_before: full ? rows[rows.length - 1]!.cursor : null };
+  }
+}

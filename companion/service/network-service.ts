@@ -1,0 +1,221 @@
+import type { CryptoBackend } from '../../protocol/crypto/types.ts';
+import { b58encode } from '../../protocol/bytes.ts';
+import { decodeInvite, encodeInvite, InviteError, canonicalizeEndpoint } from '../../protocol/invite.ts';
+import type { Identity } from '../../protocol/identity.ts';
+import { CANOPY_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { LinkManager } from '../mesh/link-manager.ts';
+import type { Reconnector } from '../mesh/reconnector.ts';
+import type { Store } from '../store/index.ts';
+import { meshEndpoint } from './endpoints.ts';
+import { ServiceError } from './errors.ts';
+
+export const RELAY_POLICIES = ['off', 'broker_only', 'full_relay'] as const;
+export type RelayPolicy = (typeof RELAY_POLICIES)[number];
+
+export interface NetworkServiceOptions {
+  crypto: CryptoBackend;
+  identity: Identity;
+  store: Store;
+  manager: LinkManager;
+  reconnector: Reconnector;
+  meshPort: number;
+  advertisedEndpoints: string[];
+  defaultRelayPolicy: RelayPolicy;
+  startedAt: number;
+}
+
+const NOT_CONNECTED_MESSAGE = 'Peer registered but could not connect to any endpoint.';
+
+/** Peers and links: invites, imports, reconnects, status. Shared by the REST API and the app link. */
+export class NetworkService {
+  constructor(private readonly options: NetworkServiceOptions) {}
+
+  get peerId(): string {
+    return this.options.identity.peerId;
+  }
+
+  status() {
+    const { manager, store, startedAt } = this.options;
+    return {
+      running: true,
+      peer_id: this.peerId,
+      canopy_version: CANOPY_VERSION,
+      protocol_version: PROTOCOL_VERSION,
+      connected_peers: manager.connected().length,
+      discovered_peers: 0,
+      known_peers: store.peers.list().length,
+      mesh_port: this.options.meshPort,
+      relay_policy: this.relayPolicy(),
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+    };
+  }
+
+  invite(options: { publicHost?: string; publicPort?: number }) {
+    const { identity, meshPort, advertisedEndpoints } = this.options;
+    const endpoints = [...advertisedEndpoints];
+    if (options.publicHost) {
+      let endpoint: string;
+      try {
+        endpoint = canonicalizeEndpoint(meshEndpoint(options.publicHost, options.publicPort ?? meshPort));
+      } catch {
+        throw new ServiceError(400, 'Invalid public_host: expected a hostname or IP address');
+      }
+      endpoints.unshift(endpoint);
+    } else if (options.publicPort !== undefined) {
+      throw new ServiceError(400, 'public_port needs public_host');
+    }
+    const unique = [...new Set(endpoints)];
+    const inviteCode = encodeInvite({
+      peerId: identity.peerId,
+      ed25519PublicKey: identity.ed25519.publicKey,
+      x25519PublicKey: identity.x25519.publicKey,
+      endpoints: unique,
+    });
+    return {
+      invite_code: inviteCode,
+      peer_id: identity.peerId,
+      endpoints: unique,
+      raw: {
+        v: 1,
+        pid: identity.peerId,
+        epk: b58encode(identity.ed25519.publicKey),
+        xpk: b58encode(identity.x25519.publicKey),
+        ep: unique,
+      },
+    };
+  }
+
+  async importInvite(code: string) {
+    let invite;
+    try {
+      invite = decodeInvite(this.options.crypto, code);
+    } catch (error) {
+      if (error instanceof InviteError) {
+        throw new ServiceError(400, `Invalid invite code: ${error.message}`, { reason: error.message, code: error.code });
+      }
+      throw error;
+    }
+    if (invite.peerId === this.peerId) {
+      throw new ServiceError(400, 'Invalid invite code: this is your own invite code', { code: 'own_invite' });
+    }
+    const { created } = this.options.store.peers.saveFromInvite({
+      peerId: invite.peerId,
+      ed25519PublicKey: invite.ed25519PublicKey,
+      x25519PublicKey: invite.x25519PublicKey,
+      endpoints: invite.endpoints,
+    });
+    const base = { peer_id: invite.peerId, endpoints: invite.endpoints, updated: !created };
+    if (invite.endpoints.length === 0) {
+      return {
+        ...base,
+        status: 'imported_not_connected' as const,
+        diagnostic_code: 'invite_has_no_usable_endpoints',
+        message: NOT_CONNECTED_MESSAGE,
+      };
+    }
+    const outcome = await this.options.reconnector.connectNow(invite.peerId);
+    if (outcome.status === 'connected') {
+      return {
+        ...base,
+        status: 'connected' as const,
+        connected_endpoint: outcome.endpoint ?? this.connectedEndpoint(invite.peerId),
+        ...(outcome.alreadyConnected ? { already_connected: true } : {}),
+      };
+    }
+    return {
+      ...base,
+      status: 'imported_not_connected' as const,
+      diagnostic_code: 'direct_connect_failed',
+      message: NOT_CONNECTED_MESSAGE,
+      errors: outcome.status === 'failed' ? outcome.errors : [],
+    };
+  }
+
+  private connectedEndpoint(peerId: string): string | null {
+    const link = this.options.manager.get(peerId);
+    return link?.info.endpoint ?? this.options.store.peers.get(peerId)?.lastEndpoint ?? null;
+  }
+
+  peers() {
+    const { manager, store } = this.options;
+    const links = manager.connected();
+    const details = links.map((link) => ({
+      peer_id: link.peerId,
+      display_name: store.peers.get(link.peerId)?.displayName ?? null,
+      canopy_version: link.info.payload.canopy_version,
+      protocol_version: link.info.payload.protocol_version,
+      compatible_protocol: link.info.payload.protocol_version === PROTOCOL_VERSION,
+      capabilities: link.info.payload.capabilities,
+      direction: link.info.direction,
+      endpoint: link.info.endpoint,
+      connection: 'direct',
+      connected_at: new Date(link.info.connectedAt).toISOString(),
+    }));
+    const connected = new Set(links.map((link) => link.peerId));
+    const known = store.peers.list().map((peer) => ({
+      peer_id: peer.peerId,
+      display_name: peer.displayName,
+      endpoints: peer.endpoints,
+      connected: connected.has(peer.peerId),
+      source: peer.source,
+      last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
+    }));
+    return {
+      connected_peers: details.map((d) => d.peer_id),
+      connected_peer_details: details,
+      discovered_peers: [] as string[],
+      known_peers: known,
+      peer_versions: Object.fromEntries(
+        details.map((d) => [
+          d.peer_id,
+          { canopy_version: d.canopy_version, protocol_version: d.protocol_version, compatible_protocol: d.compatible_protocol, capabilities: d.capabilities },
+        ]),
+      ),
+      total_discovered: 0,
+      total_connected: details.length,
+      total_known: known.length,
+    };
+  }
+
+  async reconnect(peerId: string) {
+    const peer = this.options.store.peers.get(peerId);
+    if (!peer) throw new ServiceError(404, 'Unknown peer: import its invite code first', { peer_id: peerId });
+    if (peer.endpoints.length === 0) throw new ServiceError(400, 'No known endpoints for this peer', { peer_id: peerId });
+    const outcome = await this.options.reconnector.connectNow(peerId);
+    if (outcome.status === 'connected') {
+      return outcome.alreadyConnected
+        ? { status: 'connected', peer_id: peerId, message: 'Already connected' }
+        : { status: 'connected', peer_id: peerId, endpoint: outcome.endpoint };
+    }
+    throw new ServiceError(502, 'Could not reconnect to any endpoint', {
+      status: 'failed',
+      peer_id: peerId,
+      message: 'Could not reconnect to any endpoint',
+      errors: outcome.status === 'failed' ? outcome.errors : [],
+    });
+  }
+
+  reconnectAll() {
+    for (const peer of this.options.store.peers.list()) {
+      if (!this.options.manager.get(peer.peerId)) void this.options.reconnector.connectNow(peer.peerId);
+    }
+    return { status: 'scheduled' };
+  }
+
+  relayPolicy(): RelayPolicy {
+    return this.options.store.settings.get<RelayPolicy>('relay_policy') ?? this.options.defaultRelayPolicy;
+  }
+
+  setRelayPolicy(policy: string) {
+    if (!(RELAY_POLICIES as readonly string[]).includes(policy)) {
+      throw new ServiceError(400, `Invalid policy. Use: ${RELAY_POLICIES.join(', ')}`);
+    }
+    this.options.store.settings.set('relay_policy', policy);
+    return { status: 'ok', relay_policy: policy };
+  }
+
+  relayStatus() {
+    // Relaying itself arrives with the relay issue; until then no routes exist to report.
+    return { relay_policy: this.relayPolicy(), active_relays: {}, routing_table: {} };
+  }
+}

@@ -1,0 +1,87 @@
+import type { Database } from './database.ts';
+
+export type DeliveryState = 'queued' | 'sent' | 'delivered';
+
+/** Stored as the index, so "never downgrade" and "lowest across peers" are plain comparisons. */
+export const DELIVERY_STATES: readonly DeliveryState[] = ['queued', 'sent', 'delivered'];
+const DELIVERED = DELIVERY_STATES.indexOf('delivered');
+
+export interface DeliveryRecord {
+  eventId: string;
+  peerId: string;
+  state: DeliveryState;
+  updatedAt: number;
+}
+
+const stateName = (rank: number): DeliveryState => {
+  const state = DELIVERY_STATES[rank];
+  if (!state) throw new Error(`Unknown delivery state ${rank}`);
+  return state;
+};
+
+/**
+ * Per (event, peer) delivery progress: the durable outbox. A row that is not yet delivered is
+ * work to do when a path to that peer appears.
+ */
+export class DeliveryRepository {
+  readonly #set;
+  readonly #forEvent;
+  readonly #undelivered;
+  readonly #summary;
+
+  constructor(db: Database) {
+    // Acknowledgements can overtake "sent" bookkeeping, so a lower state never overwrites a higher one.
+    this.#set = db.prepare<[string, string, number, number]>(
+      `INSERT INTO deliveries (event_id, peer_id, state, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (event_id, peer_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+       WHERE excluded.state > deliveries.state`,
+    );
+    this.#forEvent = db.prepare<[string], { peer_id: string; state: number; updated_at: number }>(
+      'SELECT peer_id, state, updated_at FROM deliveries WHERE event_id = ? ORDER BY peer_id',
+    );
+    this.#undelivered = db
+      .prepare<[string, number, number], string>(
+        `SELECT d.event_id FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.peer_id = ? AND d.state < ? ORDER BY e.local_order LIMIT ?`,
+      )
+      .pluck();
+    // One statement for any number of ids: the list travels as a JSON array.
+    this.#summary = db.prepare<[string], { event_id: string; state: number }>(
+      `SELECT event_id, MIN(state) AS state FROM deliveries
+       WHERE event_id IN (SELECT value FROM json_each(?)) GROUP BY event_id`,
+    );
+  }
+
+  /**
+   * Records progress; returns false when the stored state was already as far or further.
+   * The event must be stored (foreign key).
+   */
+  set(eventId: string, peerId: string, state: DeliveryState, at: number): boolean {
+    return this.#set.run(eventId, peerId, rank(state), at).changes > 0;
+  }
+
+  forEvent(eventId: string): DeliveryRecord[] {
+    return this.#forEvent
+      .all(eventId)
+      .map((row) => ({ eventId, peerId: row.peer_id, state: stateName(row.state), updatedAt: row.updated_at }));
+  }
+
+  /** Ids of events queued or sent to this peer but not yet delivered, oldest first. */
+  undelivered(peerId: string, limit = -1): string[] {
+    return this.#undelivered.all(peerId, DELIVERED, limit);
+  }
+
+  /** Overall state per event: the least advanced across its peers. Events with no rows are absent. */
+  summary(eventIds: readonly string[]): Map<string, DeliveryState> {
+    const out = new Map<string, DeliveryState>();
+    if (eventIds.length === 0) return out;
+    for (const row of this.#summary.iterate(JSON.stringify(eventIds))) out.set(row.event_id, stateName(row.state));
+    return out;
+  }
+}
+
+function rank(state: DeliveryState): number {
+  const index = DELIVERY_STATES.indexOf(state);
+  if (index < 0) throw new Error(`Unknown delivery state ${String(state)}`);
+  return index;
+}

@@ -1,0 +1,61 @@
+import { AtRestCipher } from './at-rest.ts';
+import { ApiKeyRepository } from './api-keys.ts';
+import { ChannelRepository } from './channels.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { openDatabase, type Database } from './database.ts';
+import { DeliveryRepository } from './deliveries.ts';
+import { EventRepository } from './events.ts';
+import { PeerRepository } from './peers.ts';
+import { SettingsRepository } from './settings.ts';
+
+export { AtRestCipher } from './at-rest.ts';
+export { openDatabase, type Database } from './database.ts';
+export { migrate, migrations } from './migrations.ts';
+export type { Clock } from './clock.ts';
+export { PeerRepository, MAX_PEER_ENDPOINTS, type PeerRecord, type PeerKeys, type PeerSource, type PeerSaveResult } from './peers.ts';
+export {
+  EventRepository,
+  MAX_PAGE,
+  type VersionVector,
+  type EventMeta,
+  type MessageRow,
+  type PageOptions,
+  type ChannelSummary,
+} from './events.ts';
+export { DeliveryRepository, DELIVERY_STATES, type DeliveryState, type DeliveryRecord } from './deliveries.ts';
+export { ApiKeyRepository, API_KEY_PREFIX, hashApiKey, type ApiKeyRecord, type NewApiKey } from './api-keys.ts';
+export { SettingsRepository } from './settings.ts';
+export { ChannelRepository, type ChannelRecord, type ChannelInput } from './channels.ts';
+
+export interface Store {
+  db: Database;
+  peers: PeerRepository;
+  events: EventRepository;
+  deliveries: DeliveryRepository;
+  apiKeys: ApiKeyRepository;
+  settings: SettingsRepository;
+  channels: ChannelRepository;
+  close(): void;
+}
+
+export interface StoreOptions {
+  file: string;
+  /** 32 bytes, derived from the identity by the caller. */
+  atRestKey: Uint8Array;
+  now?: Clock;
+}
+
+export function openStore({ file, atRestKey, now = systemClock }: StoreOptions): Store {
+  const cipher = new AtRestCipher(atRestKey); // validates the key before the file is touched
+  const db = openDatabase(file);
+  return {
+    db,
+    peers: new PeerRepository(db, now),
+    events: new EventRepository(db, cipher),
+    deliveries: new DeliveryRepository(db),
+    apiKeys: new ApiKeyRepository(db, now),
+    settings: new SettingsRepository(db),
+    channels: new ChannelRepository(db, now),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,104 @@
+import type { Database } from './database.ts';
+
+/**
+ * Schema changes, in order. Migration N brings the file to `PRAGMA user_version = N`. Never edit
+ * a migration that has shipped: append a new one.
+ */
+export const migrations: readonly string[] = [
+  // 1: initial schema.
+  `
+  CREATE TABLE peers (
+    peer_id            TEXT PRIMARY KEY,
+    ed25519_public_key BLOB NOT NULL,
+    x25519_public_key  BLOB NOT NULL,
+    endpoints          TEXT NOT NULL DEFAULT '[]',
+    display_name       TEXT,
+    source             TEXT NOT NULL CHECK (source IN ('invite', 'inbound')),
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    last_connected_at  INTEGER,
+    last_endpoint      TEXT
+  );
+
+  CREATE TABLE channels (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    origin_peer TEXT,
+    created_at  INTEGER NOT NULL
+  );
+  INSERT INTO channels (id, name, description, origin_peer, created_at)
+    VALUES ('general', 'general', '', NULL, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+
+  CREATE TABLE events (
+    local_order INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    author      TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    seq         INTEGER NOT NULL CHECK (seq >= 1),
+    kind        TEXT NOT NULL CHECK (kind IN ('post', 'dm')),
+    ts          INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    source_peer TEXT,
+    signed      BLOB NOT NULL,
+    plain       BLOB,
+    UNIQUE (author, channel, seq)
+  );
+  CREATE INDEX events_channel_order ON events (channel, local_order);
+
+  CREATE TABLE heads (
+    channel TEXT NOT NULL,
+    author  TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    PRIMARY KEY (channel, author)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE deliveries (
+    event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    peer_id    TEXT NOT NULL,
+    state      INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (event_id, peer_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX deliveries_peer_state ON deliveries (peer_id, state);
+
+  CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    hash         TEXT NOT NULL UNIQUE,
+    name         TEXT,
+    permissions  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    revoked_at   INTEGER,
+    last_used_at INTEGER
+  );
+
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];
+
+/**
+ * Applies every migration newer than the file's user_version, each in its own transaction
+ * together with the version bump, so a crash leaves the file at a clean version. IMMEDIATE takes
+ * the write lock before re-reading the version, so two processes opening a fresh file at once
+ * cannot both run the same migration.
+ */
+export function migrate(db: Database, list: readonly string[] = migrations): number {
+  const currentVersion = (): number => db.pragma('user_version', { simple: true }) as number;
+  for (let target = currentVersion() + 1; target <= list.length; target++) {
+    const sql = list[target - 1]!;
+    db.transaction(() => {
+      if (currentVersion() >= target) return;
+      db.exec(sql);
+      db.pragma(`user_version = ${target}`);
+    }).immediate();
+  }
+  const version = currentVersion();
+  if (version > list.length) {
+    throw new Error(`Database schema version ${version} is newer than this Canopy (knows ${list.length}); upgrade Canopy`);
+  }
+  return version;
+}

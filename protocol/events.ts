@@ -1,0 +1,171 @@
+import { b58decode, b58encode, b64urlDecode, b64urlEncode, concatBytes, fromUtf8, hexEncode, utf8 } from './bytes.ts';
+import { canonicalBytes } from './canonical.ts';
+import type { CryptoBackend, KeyPair } from './crypto/types.ts';
+import { peerIdMatches, type Identity } from './identity.ts';
+import { openSeal, seal, SealError } from './seal.ts';
+
+/**
+ * The signed event: the unit of everything users author. An event is verified once on receipt,
+ * stored, and forwarded byte-for-byte-equivalent by anyone; any third party can re-verify it
+ * because the signed bytes are re-derived from the event itself (canonical JSON).
+ */
+
+export type EventKind = 'post' | 'dm';
+
+export interface PostBody {
+  content: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface DmBody {
+  to: string;
+  /** b64url of a sealed box (protocol/seal.ts) holding canonical JSON {content, metadata?}. */
+  sealed: string;
+}
+
+export interface CanopyEvent {
+  v: 1;
+  author: string;
+  /** b58 Ed25519 public key; carried so any holder can verify without a key directory. */
+  author_key: string;
+  channel: string;
+  /** Per (author, channel), starting at 1 with no gaps: the basis of exact catch-up. */
+  seq: number;
+  kind: EventKind;
+  /** ms since epoch, integer. Informational only: ordering and sync never depend on clocks. */
+  ts: number;
+  body: PostBody | DmBody;
+}
+
+export interface SignedEvent {
+  event: CanopyEvent;
+  /**
+   * b64url of a 64-byte Ed25519 signature. Kept outside the event (and outside its id) so a later
+   * version can replace per-event signatures with one signature over a Merkle root of a batch
+   * without changing events or their ids.
+   */
+  sig: string;
+}
+
+export type VerifyResult = { ok: true; id: string } | { ok: false; reason: string };
+
+export const GENERAL_CHANNEL = 'general';
+
+const B58_CHAR = '[1-9A-HJ-NP-Za-km-z]';
+export const PEER_ID_PATTERN = new RegExp(`^${B58_CHAR}{16}$`);
+export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const DM_CHANNEL_PATTERN = new RegExp(`^dm:${B58_CHAR}{16}:${B58_CHAR}{16}$`);
+
+const EVENT_DOMAIN = utf8('canopy/event/v1\n');
+
+export function eventSigningBytes(event: CanopyEvent): Uint8Array {
+  return concatBytes(EVENT_DOMAIN, canonicalBytes(event));
+}
+
+/** hex(SHA-256(signing bytes)): content-derived, so the same event has the same id everywhere. */
+export function eventId(crypto: CryptoBackend, event: CanopyEvent): string {
+  return hexEncode(crypto.sha256(eventSigningBytes(event)));
+}
+
+export function signEvent(crypto: CryptoBackend, identity: Identity, event: CanopyEvent): SignedEvent {
+  // Signing an event that names someone else would produce something no peer accepts; fail loudly here.
+  if (event.author !== identity.peerId || event.author_key !== b58encode(identity.ed25519.publicKey)) {
+    throw new Error('Cannot sign an event whose author/author_key is not this identity');
+  }
+  return { event, sig: b64urlEncode(crypto.ed25519Sign(eventSigningBytes(event), identity.ed25519.secretKey)) };
+}
+
+/** Authorship only; shape and limits are validated by the schemas in frames.ts before this runs. */
+export function verifyEvent(crypto: CryptoBackend, signed: SignedEvent): VerifyResult {
+  const { event, sig } = signed;
+  let key: Uint8Array;
+  try {
+    key = b58decode(event.author_key);
+  } catch {
+    return { ok: false, reason: 'author_key is not valid base58' };
+  }
+  if (!peerIdMatches(crypto, event.author, key)) return { ok: false, reason: 'author does not match author_key' };
+  let signature: Uint8Array;
+  try {
+    signature = b64urlDecode(sig);
+  } catch {
+    return { ok: false, reason: 'sig is not valid base64url' };
+  }
+  if (signature.length !== 64) return { ok: false, reason: 'sig must be 64 bytes' };
+  let bytes: Uint8Array;
+  try {
+    bytes = eventSigningBytes(event);
+  } catch {
+    return { ok: false, reason: 'event cannot be canonicalised' };
+  }
+  if (!crypto.ed25519Verify(signature, bytes, key)) return { ok: false, reason: 'signature does not verify' };
+  return { ok: true, id: hexEncode(crypto.sha256(bytes)) };
+}
+
+/** Sorted so both parties derive the same channel id without coordinating. */
+export function dmChannelId(a: string, b: string): string {
+  return `dm:${[a, b].sort().join(':')}`;
+}
+
+export function isDmChannel(channel: string): boolean {
+  return DM_CHANNEL_PATTERN.test(channel);
+}
+
+/** The other party of a DM channel, or null if the channel is not a DM channel that includes `me`. */
+export function dmCounterpart(channel: string, me: string): string | null {
+  if (!isDmChannel(channel)) return null;
+  const [, a, b] = channel.split(':');
+  if (a === me) return b ?? null;
+  if (b === me) return a ?? null;
+  return null;
+}
+
+export interface SealDmInput {
+  author: string;
+  to: string;
+  recipientX25519PublicKey: Uint8Array;
+  content: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Sender and recipient are bound into the AEAD's associated data, so a third party cannot lift
+ * someone else's sealed body into an event signed by themselves (the recipient would otherwise
+ * see the victim's words attributed to the attacker, or vice versa).
+ */
+function dmAad(author: string, to: string): Uint8Array {
+  return utf8(`canopy/dm/v1\n${author}\n${to}`);
+}
+
+export function sealDm(crypto: CryptoBackend, input: SealDmInput): DmBody {
+  const plain: PostBody = input.metadata === undefined ? { content: input.content } : { content: input.content, metadata: input.metadata };
+  const sealed = seal(crypto, input.recipientX25519PublicKey, canonicalBytes(plain), dmAad(input.author, input.to));
+  return { to: input.to, sealed: b64urlEncode(sealed) };
+}
+
+export function openDm(crypto: CryptoBackend, recipientX25519KeyPair: KeyPair, event: CanopyEvent): PostBody {
+  const body = event.body as Partial<DmBody>;
+  if (event.kind !== 'dm' || typeof body.to !== 'string' || typeof body.sealed !== 'string') {
+    throw new SealError('Not a direct-message event');
+  }
+  let sealed: Uint8Array;
+  try {
+    sealed = b64urlDecode(body.sealed);
+  } catch {
+    throw new SealError();
+  }
+  const plain = openSeal(crypto, recipientX25519KeyPair, sealed, dmAad(event.author, body.to));
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(plain));
+  } catch {
+    throw new SealError('Sealed message opened but its content is malformed');
+  }
+  const v = value as Partial<PostBody> | null;
+  const metadataOk =
+    v?.metadata === undefined || (typeof v.metadata === 'object' && v.metadata !== null && !Array.isArray(v.metadata));
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v.content !== 'string' || !metadataOk) {
+    throw new SealError('Sealed message opened but its content is malformed');
+  }
+  return v.metadata === undefined ? { content: v.content } : { content: v.content, metadata: v.metadata };
+}

@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import { b58decode, b64urlDecode, fromUtf8, utf8 } from './bytes.ts';
+import { canonicalJson } from './canonical.ts';
+import {
+  CHANNEL_NAME_PATTERN,
+  DM_CHANNEL_PATTERN,
+  PEER_ID_PATTERN,
+  dmChannelId,
+  type SignedEvent,
+} from './events.ts';
+
+/**
+ * The one place where anything received from a peer is validated. Everything inside a Noise
+ * transport message is UTF-8 JSON; code past decodeFrame/parseHandshakePayload may trust shapes
+ * and limits (but not signatures: verifyEvent does that).
+ *
+ * Link frames and the handshake payload tolerate (and strip) unknown keys so newer peers can add
+ * optional fields. Events are strict: every byte of an event is signed and forwarded as-is, so an
+ * unvalidated extra key would be stored and propagated by peers that do not understand it.
+ */
+
+export const MAX_CONTENT_LENGTH = 65_536;
+export const MAX_METADATA_BYTES = 16 * 1024;
+export const MAX_SEALED_LENGTH = 96 * 1024;
+export const MAX_EVENTS_PER_FRAME = 500;
+export const MAX_ACK_IDS = 1000;
+export const MAX_SYNC_CHANNELS = 4096;
+export const MAX_SYNC_AUTHORS = 4096;
+
+const B58_32_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+const B64URL_PATTERN = /^[A-Za-z0-9_-]*$/;
+
+const decodesTo = (decode: (s: string) => Uint8Array, length: number) => (s: string) => {
+  try {
+    return decode(s).length === length;
+  } catch {
+    return false;
+  }
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+const metadataFits = (v: Record<string, unknown>): boolean => {
+  try {
+    return utf8(canonicalJson(v)).length <= MAX_METADATA_BYTES;
+  } catch {
+    return false;
+  }
+};
+
+export const PeerIdSchema = z.string().regex(PEER_ID_PATTERN, 'must be a 16-character base58 peer ID');
+// 32-byte keys are 43-44 base58 characters except for keys with leading zero bytes, which are
+// shorter; length alone would wrongly reject about 1 identity in 65,000, so decode and count bytes.
+export const Ed25519KeySchema = z
+  .string()
+  .regex(B58_32_PATTERN, 'must be a base58 32-byte key')
+  .refine(decodesTo(b58decode, 32), 'must be a base58 32-byte key');
+export const SignatureSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{86}$/, 'must be base64url of 64 bytes')
+  .refine(decodesTo(b64urlDecode, 64), 'must be base64url of 64 bytes');
+export const ChannelIdSchema = z
+  .string()
+  .refine((s) => CHANNEL_NAME_PATTERN.test(s) || DM_CHANNEL_PATTERN.test(s), 'must be a channel name ([a-z0-9][a-z0-9_-]{0,63}) or a dm: channel');
+
+const MetadataSchema = z
+  .custom<Record<string, unknown>>(isPlainObject, 'metadata must be a JSON object')
+  .refine(metadataFits, `metadata must be at most ${MAX_METADATA_BYTES} bytes of canonical JSON`);
+
+export const PostBodySchema = z.strictObject({
+  content: z.string().max(MAX_CONTENT_LENGTH),
+  metadata: MetadataSchema.optional(),
+});
+
+export const DmBodySchema = z.strictObject({
+  to: PeerIdSchema,
+  sealed: z
+    .string()
+    .max(MAX_SEALED_LENGTH)
+    .regex(B64URL_PATTERN, 'must be base64url')
+    .refine((s) => s.length % 4 !== 1, 'must be base64url'),
+});
+
+const eventFields = {
+  v: z.literal(1),
+  author: PeerIdSchema,
+  author_key: Ed25519KeySchema,
+  channel: ChannelIdSchema,
+  seq: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+  ts: z.int().min(0),
+};
+
+const PostEventSchema = z
+  .strictObject({ ...eventFields, kind: z.literal('post'), body: PostBodySchema })
+  // Posts in a dm: channel would travel in clear to both parties' devices and confuse the DM view.
+  .refine((e) => !DM_CHANNEL_PATTERN.test(e.channel), { path: ['channel'], message: 'a post cannot be in a dm: channel' });
+
+const DmEventSchema = z
+  .strictObject({ ...eventFields, kind: z.literal('dm'), body: DmBodySchema })
+  // Pins the DM to its two parties so entitlement (who may receive it) follows from the channel.
+  .refine((e) => e.channel === dmChannelId(e.author, e.body.to), {
+    path: ['channel'],
+    message: 'a dm must be in the channel dmChannelId(author, body.to)',
+  });
+
+export const CanopyEventSchema = z.discriminatedUnion('kind', [PostEventSchema, DmEventSchema]);
+
+export const SignedEventSchema = z.strictObject({ event: CanopyEventSchema, sig: SignatureSchema });
+
+// Compile-time guarantee that validated events are usable wherever events.ts types are expected.
+type Assignable<T extends U, U> = T;
+export type ValidatedSignedEvent = Assignable<z.infer<typeof SignedEventSchema>, SignedEvent>;
+
+const countAtMost = (max: number) => (v: Record<string, unknown>) => Object.keys(v).length <= max;
+
+export const VersionVectorSchema = z
+  .record(
+    ChannelIdSchema,
+    z
+      .record(PeerIdSchema, z.int().min(0))
+      .refine(countAtMost(MAX_SYNC_AUTHORS), `at most ${MAX_SYNC_AUTHORS} authors per channel`),
+  )
+  .refine(countAtMost(MAX_SYNC_CHANNELS), `at most ${MAX_SYNC_CHANNELS} channels`);
+
+const frameSchemas = {
+  ping: z.object({ t: z.literal('ping'), n: z.int() }),
+  pong: z.object({ t: z.literal('pong'), n: z.int() }),
+  sync: z.object({ t: z.literal('sync'), vectors: VersionVectorSchema }),
+  events: z.object({ t: z.literal('events'), events: z.array(SignedEventSchema).min(1).max(MAX_EVENTS_PER_FRAME) }),
+  sync_done: z.object({ t: z.literal('sync_done') }),
+  ack: z.object({ t: z.literal('ack'), ids: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-char lowercase hex event id')).max(MAX_ACK_IDS) }),
+} as const;
+
+export const FrameSchema = z.discriminatedUnion('t', [
+  frameSchemas.ping,
+  frameSchemas.pong,
+  frameSchemas.sync,
+  frameSchemas.events,
+  frameSchemas.sync_done,
+  frameSchemas.ack,
+]);
+
+export type Frame = z.infer<typeof FrameSchema>;
+export type FrameType = Frame['t'];
+/** A frame type this version does not know: ignored, never fatal, so newer peers can extend the protocol. */
+export interface UnknownFrame {
+  t: 'unknown';
+  type: string;
+}
+export type DecodeFrameResult = { ok: true; frame: Frame } | { ok: true; frame: UnknownFrame } | { ok: false; error: string };
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  return utf8(JSON.stringify(frame));
+}
+
+function parseJsonObject(bytes: Uint8Array, what: string): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
+  let text: string;
+  try {
+    text = fromUtf8(bytes);
+  } catch {
+    return { ok: false, error: `${what} is not valid UTF-8` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `${what} is not valid JSON` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: `${what} is not a JSON object` };
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.map(String).join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+export function decodeFrame(bytes: Uint8Array): DecodeFrameResult {
+  const parsed = parseJsonObject(bytes, 'Frame');
+  if (!parsed.ok) return parsed;
+  const t = parsed.value['t'];
+  if (typeof t !== 'string') return { ok: false, error: 'Frame has no string "t" field' };
+  if (!Object.hasOwn(frameSchemas, t)) return { ok: true, frame: { t: 'unknown', type: t } };
+  const result = frameSchemas[t as FrameType].safeParse(parsed.value);
+  if (!result.success) return { ok: false, error: `Invalid "${t}" frame: ${describeIssue(result.error)}` };
+  return { ok: true, frame: result.data };
+}
+
+export const HandshakePayloadSchema = z.object({
+  peer_id: PeerIdSchema,
+  ed25519_key: Ed25519KeySchema,
+  binding: SignatureSchema,
+  protocol_version: z.int().min(0),
+  canopy_version: z.string().max(32),
+  capabilities: z.array(z.string().max(64)).max(32),
+  endpoints: z.array(z.string().max(256)).max(16),
+});
+
+export type HandshakePayload = z.infer<typeof HandshakePayloadSchema>;
+
+export function encodeHandshakePayload(payload: HandshakePayload): Uint8Array {
+  return utf8(JSON.stringify(payload));
+}
+
+/**
+ * Shape only: the caller must still check peer_id against ed25519_key (peerIdMatches) and the
+ * binding against the Noise static key (verifyBinding) before accepting the link.
+ */
+export function parseHandshakePayload(bytes: Uint8Array): { ok: true; payload: HandshakePayload } | { ok: false; error: string } {
+  const parsed = parseJsonObject(bytes, 'Handshake payload');
+  if (!parsed.ok) return parsed;
+  const result = HandshakePayloadSchema.safeParse(parsed.value);
+  if (!result.success) return { ok: false, error: `Invalid handshake payload: ${describeIssue(result.error)}` };
+  return { ok: true, payload: result.data };
+}

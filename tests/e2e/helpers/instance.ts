@@ -1,0 +1,170 @@
+// Starts a real companion process for a browser test:
+//   node bin/canopy.js start --host 127.0.0.1 --port P --data-dir <fresh temp dir>
+// on a free port P (P + 1 must be free too: the mesh listens there), waits until
+// GET /api/v1/p2p/status answers 200, and stop() ends it and removes the data dir.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+const OUTPUT_KEEP = 16_000;
+
+export interface StartOptions {
+  /** HTTP port; the mesh uses port + 1. Default: a free pair picked at random. */
+  port?: number;
+  /** Extra CLI arguments after the standard ones. */
+  args?: string[];
+  /** Extra environment variables for the companion. */
+  env?: Record<string, string>;
+}
+
+export interface Instance {
+  /** http://127.0.0.1:P */
+  url: string;
+  port: number;
+  /** Mesh port (port + 1). */
+  meshPort: number;
+  dataDir: string;
+  /** stdout + stderr so far (the tail), for assertions and failure messages. */
+  output(): string;
+  /** SIGTERM, SIGKILL after 5 s, then removes the data dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: HOST, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+function randomPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host: HOST }, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A port P such that P and P + 1 are both free on 127.0.0.1. */
+export async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await randomPort();
+    if (port > 0 && port < 65535 && (await canListen(port + 1))) return port;
+  }
+  throw new Error('could not find two adjacent free ports on 127.0.0.1');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      resolve(false);
+    }, ms);
+    const onExit = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    child.once('exit', onExit);
+  });
+}
+
+export async function startInstance(options: StartOptions = {}): Promise<Instance> {
+  const port = options.port ?? (await freePortPair());
+  const dataDir = mkdtempSync(join(tmpdir(), 'canopy-e2e-'));
+  const url = `http://${HOST}:${port}`;
+
+  const args = [
+    join(ROOT, 'bin', 'canopy.js'),
+    'start',
+    '--host', HOST,
+    '--port', String(port),
+    '--data-dir', dataDir,
+    ...(options.args ?? []),
+  ];
+  // Spawn node directly (not npx/npm): killing a wrapper would orphan the server.
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  let out = '';
+  let err = '';
+  const keep = (prev: string, chunk: Buffer) => (prev + chunk.toString('utf8')).slice(-OUTPUT_KEEP);
+  child.stdout?.on('data', (c: Buffer) => (out = keep(out, c)));
+  child.stderr?.on('data', (c: Buffer) => (err = keep(err, c)));
+  let spawnError: Error | undefined;
+  child.on('error', (e) => (spawnError = e));
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (!exited(child)) {
+      child.kill('SIGTERM');
+      if (!(await waitForExit(child, STOP_GRACE_MS))) {
+        child.kill('SIGKILL');
+        await waitForExit(child, STOP_GRACE_MS);
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  };
+
+  const describe = (why: string) =>
+    new Error(
+      `companion on ${url} ${why}\n` +
+        `command: ${process.execPath} ${args.join(' ')}\n` +
+        `--- stderr ---\n${err.trim() || '(empty)'}\n--- stdout ---\n${out.trim() || '(empty)'}`,
+    );
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastProblem = 'no answer yet';
+  for (;;) {
+    if (spawnError) {
+      await stop();
+      throw describe(`could not be spawned: ${spawnError.message}`);
+    }
+    if (exited(child)) {
+      await stop();
+      throw describe(`exited before it was ready (${child.signalCode ?? `exit code ${child.exitCode}`})`);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw describe(`was not ready within ${READY_TIMEOUT_MS / 1000} s (last: ${lastProblem})`);
+    }
+    try {
+      const res = await fetch(`${url}/api/v1/p2p/status`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) {
+        await res.arrayBuffer();
+        break;
+      }
+      lastProblem = `HTTP ${res.status}`;
+    } catch (e) {
+      lastProblem = e instanceof Error ? e.message : String(e);
+    }
+    await sleep(200);
+  }
+
+  return { url, port, meshPort: port + 1, dataDir, output: () => `${err}${out}`, stop };
+}
