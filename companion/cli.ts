@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ensureBuild } from '../scripts/ensure-build.js';
 import { CANOPY_VERSION } from '../protocol/version.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
@@ -49,7 +50,6 @@ async function start(args: string[]): Promise<number> {
   if (!(RELAY_POLICIES as readonly string[]).includes(relayPolicy)) {
     throw new UsageError(`Invalid CANOPY_RELAY_POLICY: ${relayPolicy}. Use: ${RELAY_POLICIES.join(', ')}`);
   }
-  const { ensureBuild } = (await import('../scripts/ensure-build.js')) as { ensureBuild: () => Promise<unknown> };
   await ensureBuild();
   const companion = await startCompanion({
     host,

@@ -144,7 +144,11 @@ export const FrameSchema = z.discriminatedUnion('t', [
   frameSchemas.ack,
 ]);
 
-export type Frame = z.infer<typeof FrameSchema>;
+/**
+ * Events in frames are typed with the events.ts interfaces rather than the schema's (narrower,
+ * kind-correlated) inferred type, so code holding a plain SignedEvent can send it without casts.
+ */
+export type Frame = Exclude<z.infer<typeof FrameSchema>, { t: 'events' }> | { t: 'events'; events: SignedEvent[] };
 export type FrameType = Frame['t'];
 /** A frame type this version does not know: ignored, never fatal, so newer peers can extend the protocol. */
 export interface UnknownFrame {

@@ -8,6 +8,7 @@ import { CANOPY_VERSION, CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/v
 import { WsInbox } from './inbox.ts';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+const FIRST_MESSAGE_BYTES = 32;
 
 export type HandshakeFailure =
   | 'timeout'
@@ -94,6 +95,11 @@ export async function runHandshake(ws: WebSocket, inbox: WsInbox, options: Hands
       return { transport: step(() => SecureTransport.fromHandshake(noise)), ...remote };
     }
     const message1 = await receive();
+    // Our first message is a bare ephemeral key; anything else (random bytes, another protocol)
+    // is refused at once instead of tying up a handshake slot until the timeout.
+    if (message1.length !== FIRST_MESSAGE_BYTES) {
+      throw new HandshakeError('bad_payload', 'Handshake failed: first message is not a Canopy handshake');
+    }
     step(() => noise.readMessage(message1));
     ws.send(step(() => noise.writeMessage(ownPayload)));
     const message3 = await receive();

@@ -8,7 +8,7 @@ const JITTER = 0.2;
  * Jitter only ever adds, so the schedule is a floor and 72 s a ceiling.
  */
 export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
-  const n = Number.isFinite(attempt) && attempt > 0 ? Math.floor(attempt) : 0;
+  const n = attempt > 0 ? Math.floor(attempt) : 0; // NaN and negatives fail the comparison
   // 2^n overflows to Infinity for huge n; Math.min still yields the cap.
   const base = Math.min(BASE_MS * 2 ** n, CAP_MS);
   const r = random();

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { startInstance, type Instance } from './helpers/instance.ts';
+import { startInstance, type Instance } from '../helpers/instance.ts';
 
 let instance: Instance | undefined;
 

@@ -1,4 +1,4 @@
-// Starts a real companion process for a browser test:
+// Starts a real companion process (integration and browser tests):
 //   node bin/canopy.js start --host 127.0.0.1 --port P --data-dir <fresh temp dir>
 // on a free port P (P + 1 must be free too: the mesh listens there), waits until
 // GET /api/v1/p2p/status answers 200, and stop() ends it and removes the data dir.
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
@@ -22,6 +22,8 @@ export interface StartOptions {
   args?: string[];
   /** Extra environment variables for the companion. */
   env?: Record<string, string>;
+  /** Reuse a data dir (a restart); by default a fresh temp dir is made. */
+  dataDir?: string;
 }
 
 export interface Instance {
@@ -33,8 +35,10 @@ export interface Instance {
   dataDir: string;
   /** stdout + stderr so far (the tail), for assertions and failure messages. */
   output(): string;
-  /** SIGTERM, SIGKILL after 5 s, then removes the data dir. Safe to call twice. */
-  stop(): Promise<void>;
+  /** SIGTERM, SIGKILL after 5 s, then removes the data dir unless keepData. Safe to call twice. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+  /** kill -9, as a crash would; the data dir is kept. */
+  kill(): Promise<void>;
 }
 
 function canListen(port: number): Promise<boolean> {
@@ -91,7 +95,7 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 export async function startInstance(options: StartOptions = {}): Promise<Instance> {
   const port = options.port ?? (await freePortPair());
-  const dataDir = mkdtempSync(join(tmpdir(), 'canopy-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'canopy-test-'));
   const url = `http://${HOST}:${port}`;
 
   const args = [
@@ -118,7 +122,7 @@ export async function startInstance(options: StartOptions = {}): Promise<Instanc
   child.on('error', (e) => (spawnError = e));
 
   let stopped = false;
-  const stop = async (): Promise<void> => {
+  const stop = async (stopOptions: { keepData?: boolean } = {}): Promise<void> => {
     if (stopped) return;
     stopped = true;
     if (!exited(child)) {
@@ -128,7 +132,12 @@ export async function startInstance(options: StartOptions = {}): Promise<Instanc
         await waitForExit(child, STOP_GRACE_MS);
       }
     }
-    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    if (!stopOptions.keepData) rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  };
+  const kill = async (): Promise<void> => {
+    stopped = true;
+    child.kill('SIGKILL');
+    await waitForExit(child, STOP_GRACE_MS);
   };
 
   const describe = (why: string) =>
@@ -166,5 +175,5 @@ export async function startInstance(options: StartOptions = {}): Promise<Instanc
     await sleep(200);
   }
 
-  return { url, port, meshPort: port + 1, dataDir, output: () => `${err}${out}`, stop };
+  return { url, port, meshPort: port + 1, dataDir, output: () => `${err}${out}`, stop, kill };
 }

@@ -1,0 +1,147 @@
+// Shared helpers for `npm run bench`: timing loops, percentiles, loopback servers, temp dirs and
+// the result table. Everything binds and dials 127.0.0.1 only.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
+export { yieldToLoop };
+export const HOST = '127.0.0.1';
+export const now = (): number => performance.now();
+
+/** One line of the table: a Canopy figure next to its baseline measured in the same run. */
+export interface Row {
+  section: string;
+  measurement: string;
+  unit: '/s' | 'ms';
+  canopy: number;
+  baseline: number;
+  /** What the baseline is, e.g. "noble" or "bare ws". */
+  baselineName: string;
+  /** What was sent or measured, for the JSON report and the notes under the table. */
+  detail?: string;
+}
+
+export const ratioOf = (row: Row): number => row.canopy / row.baseline;
+
+export interface RateOptions {
+  warmupMs?: number;
+  durationMs?: number;
+}
+
+/** Operations per second of a synchronous operation, after a warm-up. */
+export function measureRate(op: () => void, { warmupMs = 250, durationMs = 1000 }: RateOptions = {}): number {
+  const warmEnd = now() + warmupMs;
+  while (now() < warmEnd) op();
+  let count = 0;
+  const start = now();
+  const stop = start + durationMs;
+  let t = start;
+  while (t < stop) {
+    op();
+    count++;
+    t = now();
+  }
+  return count / ((t - start) / 1000);
+}
+
+/** Operations per second of an asynchronous operation run one at a time, after a warm-up. */
+export async function measureRateAsync(op: () => Promise<void>, { warmupMs = 300, durationMs = 2000 }: RateOptions = {}): Promise<number> {
+  const warmEnd = now() + warmupMs;
+  while (now() < warmEnd) await op();
+  let count = 0;
+  const start = now();
+  const stop = start + durationMs;
+  let t = start;
+  while (t < stop) {
+    await op();
+    count++;
+    t = now();
+  }
+  return count / ((t - start) / 1000);
+}
+
+/** Nearest-rank percentile (p in 0..100) of unsorted samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+/**
+ * A loopback port that was free a moment ago. Needed where the API takes a fixed port (the
+ * companion advertises its mesh port in invites, so it cannot listen on port 0).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `done()` is true, checking after every turn of the event loop. */
+export async function until(done: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = now() + timeoutMs;
+  while (!done()) {
+    if (now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await yieldToLoop();
+  }
+}
+
+/** Temp data dirs, all removed by cleanup() at the end of the run. */
+export class TempDirs {
+  private readonly dirs: string[] = [];
+
+  make(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), `canopy-bench-${prefix}-`));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  cleanup(): void {
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const formatNumber = (value: number, unit: Row['unit']): string => {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (unit === 'ms') return `${value < 10 ? value.toFixed(3) : value.toFixed(1)} ms`;
+  return `${Math.round(value).toLocaleString('en-US')} /s`;
+};
+
+/** The human-readable table: measurement | canopy | baseline | ratio. */
+export function formatTable(rows: readonly Row[]): string {
+  const header = ['measurement', 'canopy', 'baseline', 'ratio'];
+  const cells: string[][] = [];
+  let section = '';
+  const sectionLines = new Map<number, string>();
+  for (const row of rows) {
+    if (row.section !== section) {
+      section = row.section;
+      sectionLines.set(cells.length, section);
+    }
+    cells.push([
+      `  ${row.measurement}`,
+      formatNumber(row.canopy, row.unit),
+      `${formatNumber(row.baseline, row.unit)} (${row.baselineName})`,
+      `${ratioOf(row).toFixed(row.unit === 'ms' || ratioOf(row) < 10 ? 2 : 1)}x`,
+    ]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ');
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-')];
+  cells.forEach((c, i) => {
+    const title = sectionLines.get(i);
+    if (title) out.push(title);
+    out.push(line(c));
+  });
+  return out.join('\n');
+}
