@@ -12,6 +12,7 @@ import { CloseCode, Link } from './link.ts';
 export const MESH_PATH = '/p2p';
 const DIAL_TIMEOUT_MS = 5_000;
 const MAX_PENDING_HANDSHAKES = 64;
+const DUPLICATE_GRACE_MS = 2_000;
 // Noise adds a 16-byte tag; anything bigger than a full frame is refused by ws itself (close 1009).
 const MAX_WS_PAYLOAD = MAX_FRAME_BYTES + 16;
 
@@ -193,8 +194,14 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     link.onClose((code, reason) => {
       if (this.links.get(link.peerId) !== link) return; // replaced by a newer link: the peer is still up
       this.links.delete(link.peerId);
-      this.options.log.info('mesh', 'link down', { peer: link.peerId, code, reason });
-      this.emit('down', link.peerId, reason);
+      const reportDown = () => {
+        if (this.links.has(link.peerId) || this.closing) return;
+        this.options.log.info('mesh', 'link down', { peer: link.peerId, code, reason });
+        this.emit('down', link.peerId, reason);
+      };
+      // The peer dropped this link as a duplicate: the one it kept is still finishing its handshake here.
+      if (code === CloseCode.duplicate) setTimeout(reportDown, DUPLICATE_GRACE_MS).unref();
+      else reportDown();
     });
     this.options.log.info('mesh', 'link up', {
       peer: link.peerId,

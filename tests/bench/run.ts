@@ -1,0 +1,65 @@
+// `npm run bench`: every Canopy figure next to a baseline measured in this same run on this
+// machine, as a ratio. No pass/fail: timings belong here, never in tests (DESIGN.md §8).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { benchCryptoBackends, benchNoiseHandshakes } from './crypto.ts';
+import { benchEndToEnd } from './e2e.ts';
+import { formatTable, now, ratioOf, TempDirs, type Row } from './harness.ts';
+import { benchLinkEstablishment, benchLinkThroughput } from './links.ts';
+
+const REPORT_DIR = fileURLToPath(new URL('../../reports/', import.meta.url));
+
+async function main(): Promise<void> {
+  const started = now();
+  const dirs = new TempDirs();
+  const rows: Row[] = [];
+  const step = async (name: string, run: () => Row[] | Promise<Row[]>) => {
+    const t = now();
+    process.stderr.write(`bench: ${name}...`);
+    rows.push(...(await run()));
+    process.stderr.write(` ${((now() - t) / 1000).toFixed(1)} s\n`);
+  };
+  try {
+    await step('crypto backends', benchCryptoBackends);
+    await step('noise handshakes', benchNoiseHandshakes);
+    await step('link establishment', benchLinkEstablishment);
+    let bareWsRate = NaN;
+    await step('link throughput', async () => {
+      const result = await benchLinkThroughput();
+      bareWsRate = result.bareWsRate;
+      return result.rows;
+    });
+    await step('end to end', () => benchEndToEnd(dirs, bareWsRate));
+  } finally {
+    dirs.cleanup();
+  }
+  const seconds = (now() - started) / 1000;
+  const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${availableParallelism()} cores, Node ${process.version}`;
+
+  console.log(`\nCanopy benchmark (${machine}; ${seconds.toFixed(1)} s)\n`);
+  console.log(formatTable(rows));
+  console.log('\nratio = canopy / baseline: for rates higher is better, for latencies lower is better.');
+  console.log('Everything runs in this one process on 127.0.0.1: sender and receiver share one event loop.');
+  const notes = [...new Set(rows.map((r) => r.detail).filter(Boolean))];
+  if (notes.length) console.log(`\nWhat was measured:\n${notes.map((n) => `- ${n}`).join('\n')}`);
+
+  mkdirSync(REPORT_DIR, { recursive: true });
+  const report = {
+    generated_at: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model.trim(), cores: availableParallelism(), node: process.version, platform: process.platform },
+    duration_seconds: Number(seconds.toFixed(1)),
+    results: rows.map((row) => ({ ...row, ratio: ratioOf(row) })),
+  };
+  writeFileSync(`${REPORT_DIR}bench.json`, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nWrote reports/bench.json`);
+}
+
+main().then(
+  // Links and sockets are closed, but a lingering keepalive or close timer must not hold the run open.
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
