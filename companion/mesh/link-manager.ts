@@ -92,35 +92,10 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       throw new DialError(endpoint, `Could not reach ${endpoint}: ${(error as Error).message}`);
     }
     try {
-      const result = await runHandshake(ws, inbox, {
-        crypto: this.options.crypto,
-        identity: this.options.identity,
-        initiator: true,
-        advertisedEndpoints: this.options.advertisedEndpoints(),
-        expectedPeerId,
-      });
-      const link = new Link(ws, inbox, result.transport, {
-        remote: result.remote,
-        direction: 'outbound',
-        endpoint,
-        remoteAddress: null,
-        payload: result.payload,
-        connectedAt: Date.now(),
-      });
-      this.adopt(link);
-      return link;
+      return await this.secure(ws, inbox, { direction: 'outbound', endpoint, remoteAddress: null, expectedPeerId });
     } catch (error) {
-      const reason = error instanceof HandshakeError ? error.message : `Handshake failed: ${(error as Error).message}`;
-      ws.close(CloseCode.handshakeFailed, reason.slice(0, 120));
-      setTimeout(() => ws.terminate(), 1_000).unref();
-      throw new DialError(endpoint, reason);
+      throw new DialError(endpoint, (error as Error).message);
     }
-  }
-
-  disconnect(peerId: string, reason = 'disconnected by user'): boolean {
-    const link = this.links.get(peerId);
-    link?.close(CloseCode.normal, reason);
-    return Boolean(link);
   }
 
   async close(): Promise<void> {
@@ -143,29 +118,43 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     }
     this.pendingHandshakes++;
     try {
+      await this.secure(ws, inbox, { direction: 'inbound', endpoint: null, remoteAddress });
+    } catch (error) {
+      this.options.log.warn('mesh', 'inbound handshake rejected', { from: remoteAddress, reason: (error as Error).message });
+    } finally {
+      this.pendingHandshakes--;
+    }
+  }
+
+  /** Runs the Noise handshake on an open socket and adopts the link; on failure closes the socket with the reason. */
+  private async secure(
+    ws: WebSocket,
+    inbox: WsInbox,
+    where: { direction: 'inbound' | 'outbound'; endpoint: string | null; remoteAddress: string | null; expectedPeerId?: string },
+  ): Promise<Link> {
+    try {
       const result = await runHandshake(ws, inbox, {
         crypto: this.options.crypto,
         identity: this.options.identity,
-        initiator: false,
+        initiator: where.direction === 'outbound',
         advertisedEndpoints: this.options.advertisedEndpoints(),
+        expectedPeerId: where.expectedPeerId,
       });
-      this.adopt(
-        new Link(ws, inbox, result.transport, {
-          remote: result.remote,
-          direction: 'inbound',
-          endpoint: null,
-          remoteAddress,
-          payload: result.payload,
-          connectedAt: Date.now(),
-        }),
-      );
+      const link = new Link(ws, inbox, result.transport, {
+        remote: result.remote,
+        direction: where.direction,
+        endpoint: where.endpoint,
+        remoteAddress: where.remoteAddress,
+        payload: result.payload,
+        connectedAt: Date.now(),
+      });
+      this.adopt(link);
+      return link;
     } catch (error) {
-      const reason = (error as Error).message;
-      this.options.log.warn('mesh', 'inbound handshake rejected', { from: remoteAddress, reason });
+      const reason = error instanceof HandshakeError ? error.message : `Handshake failed: ${(error as Error).message}`;
       ws.close(CloseCode.handshakeFailed, reason.slice(0, 120));
       setTimeout(() => ws.terminate(), 1_000).unref();
-    } finally {
-      this.pendingHandshakes--;
+      throw new HandshakeError(error instanceof HandshakeError ? error.failure : 'noise_failed', reason);
     }
   }
 
