@@ -7,7 +7,7 @@ import { MAX_FRAME_BYTES } from '../../protocol/noise/index.ts';
 import type { Logger } from '../logger.ts';
 import { HandshakeError, runHandshake } from './handshake.ts';
 import { WsInbox } from './inbox.ts';
-import { CloseCode, Link } from './link.ts';
+import { CloseCode, Link, type KeepaliveTimes } from './link.ts';
 
 export const MESH_PATH = '/p2p';
 const DIAL_TIMEOUT_MS = 5_000;
@@ -21,6 +21,7 @@ export interface LinkManagerOptions {
   identity: Identity;
   log: Logger;
   advertisedEndpoints: () => string[];
+  keepalive?: KeepaliveTimes;
 }
 
 export class DialError extends Error {
@@ -147,7 +148,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
         remoteAddress: where.remoteAddress,
         payload: result.payload,
         connectedAt: Date.now(),
-      });
+      }, this.options.keepalive);
       this.adopt(link);
       return link;
     } catch (error) {

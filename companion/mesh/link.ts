@@ -16,8 +16,13 @@ export const CloseCode = {
   keepaliveTimeout: 4006,
 } as const;
 
-export const KEEPALIVE_INTERVAL_MS = 15_000;
-export const KEEPALIVE_TIMEOUT_MS = 45_000;
+export interface KeepaliveTimes {
+  intervalMs: number;
+  /** A link that has received nothing (not even a pong) for this long is closed. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_KEEPALIVE: KeepaliveTimes = { intervalMs: 15_000, timeoutMs: 45_000 };
 
 export type LinkFrame = Exclude<Frame, { t: 'ping' } | { t: 'pong' }>;
 
@@ -49,11 +54,12 @@ export class Link {
     inbox: WsInbox,
     private readonly transport: SecureTransport,
     readonly info: LinkInfo,
+    private readonly keepaliveTimes: KeepaliveTimes = DEFAULT_KEEPALIVE,
   ) {
     this.peerId = info.remote.peerId;
     ws.on('close', (code, reason) => this.finish(code, reason.toString() || 'connection closed'));
     inbox.drainTo((message) => this.receive(message));
-    this.keepalive = setInterval(() => this.tick(), KEEPALIVE_INTERVAL_MS);
+    this.keepalive = setInterval(() => this.tick(), keepaliveTimes.intervalMs);
     this.keepalive.unref();
   }
 
@@ -105,7 +111,7 @@ export class Link {
   }
 
   private tick(): void {
-    if (Date.now() - this.lastReceivedAt > KEEPALIVE_TIMEOUT_MS) {
+    if (Date.now() - this.lastReceivedAt > this.keepaliveTimes.timeoutMs) {
       this.close(CloseCode.keepaliveTimeout, 'keepalive timeout');
       return;
     }

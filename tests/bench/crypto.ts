@@ -6,12 +6,11 @@ import { nobleCrypto } from '../../protocol/crypto/noble.ts';
 import { generateKeyPair, type CryptoBackend } from '../../protocol/crypto/types.ts';
 import { generateIdentity } from '../../protocol/identity.ts';
 import { CANOPY_NOISE_PROLOGUE, SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
-import { measureRate, type Row } from './harness.ts';
+import { compareRates, type Row } from './harness.ts';
 
 const SECTION = '1. crypto backends (node:crypto vs @noble, same inputs)';
 const HANDSHAKE_SECTION = '2a. Noise XX handshake in memory (both sides)';
-const NOBLE = { warmupMs: 200, durationMs: 800 };
-const NODE = { warmupMs: 200, durationMs: 800 };
+const TURNS = { rounds: 3, warmupMs: 200, durationMs: 300 };
 
 type Op = (crypto: CryptoBackend) => () => void;
 
@@ -31,16 +30,20 @@ function cryptoOps(): Record<string, Op> {
   };
 }
 
-export function benchCryptoBackends(): Row[] {
-  return Object.entries(cryptoOps()).map(([name, op]) => ({
-    section: SECTION,
-    measurement: name,
-    unit: '/s' as const,
-    canopy: measureRate(op(nodeCrypto), NODE),
-    baseline: measureRate(op(nobleCrypto), NOBLE),
-    baselineName: 'noble',
-    detail: 'canopy = node:crypto (OpenSSL) backend; baseline = @noble backend',
-  }));
+export async function benchCryptoBackends(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const [name, op] of Object.entries(cryptoOps())) {
+    const rates = await compareRates(op(nodeCrypto), op(nobleCrypto), TURNS);
+    rows.push({
+      section: SECTION,
+      measurement: name,
+      unit: '/s',
+      ...rates,
+      baselineName: 'noble',
+      detail: 'canopy = node:crypto (OpenSSL) backend; baseline = @noble backend, same keys and messages',
+    });
+  }
+  return rows;
 }
 
 /**
@@ -62,16 +65,19 @@ function handshake(crypto: CryptoBackend, payload: Uint8Array): () => void {
   };
 }
 
-export function benchNoiseHandshakes(): Row[] {
+export async function benchNoiseHandshakes(): Promise<Row[]> {
   const identity = generateIdentity(nodeCrypto);
   const payload = utf8(JSON.stringify(localHandshakePayload(identity, ['ws://127.0.0.1:7771'])));
+  const rates = await compareRates(handshake(nodeCrypto, payload), handshake(nobleCrypto, payload), {
+    ...TURNS,
+    durationMs: 500,
+  });
   return [
     {
       section: HANDSHAKE_SECTION,
       measurement: `XX handshakes, ${payload.length} B payloads`,
       unit: '/s',
-      canopy: measureRate(handshake(nodeCrypto, payload), NODE),
-      baseline: measureRate(handshake(nobleCrypto, payload), { warmupMs: 300, durationMs: 1200 }),
+      ...rates,
       baselineName: 'noble',
       detail: 'both sides of a 3-message XX handshake in one thread, 8 X25519 operations in all',
     },

@@ -63,6 +63,35 @@ export async function measureRateAsync(op: () => Promise<void>, { warmupMs = 300
   return count / ((t - start) / 1000);
 }
 
+export interface CompareOptions extends RateOptions {
+  rounds?: number;
+}
+
+/**
+ * Canopy and its baseline take turns (`rounds` times each, after one warm-up each) and each gets
+ * the median of its rounds: load from elsewhere on the machine then hits both sides alike.
+ */
+export async function compareRates(
+  canopy: () => void | Promise<void>,
+  baseline: () => void | Promise<void>,
+  { rounds = 3, warmupMs = 250, durationMs = 400 }: CompareOptions = {},
+): Promise<{ canopy: number; baseline: number }> {
+  // One call tells whether the operation is asynchronous (and counts as warm-up).
+  const rateOf = async (op: () => void | Promise<void>) => {
+    const probe = op();
+    if (!(probe instanceof Promise)) return (options: RateOptions) => measureRate(op as () => void, options);
+    await probe;
+    return (options: RateOptions) => measureRateAsync(op as () => Promise<void>, options);
+  };
+  const sides = [await rateOf(canopy), await rateOf(baseline)] as const;
+  for (const rate of sides) await rate({ warmupMs, durationMs: 1 });
+  const rates: [number[], number[]] = [[], []];
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, rate] of sides.entries()) rates[i]!.push(await rate({ warmupMs: 0, durationMs }));
+  }
+  return { canopy: percentile(rates[0], 50), baseline: percentile(rates[1], 50) };
+}
+
 /** Nearest-rank percentile (p in 0..100) of unsorted samples. */
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return NaN;
@@ -117,6 +146,13 @@ const formatNumber = (value: number, unit: Row['unit']): string => {
   return `${Math.round(value).toLocaleString('en-US')} /s`;
 };
 
+const formatRatio = (ratio: number): string => {
+  if (!Number.isFinite(ratio)) return 'n/a';
+  if (ratio >= 10) return `${ratio.toFixed(1)}x`;
+  if (ratio >= 0.1) return `${ratio.toFixed(2)}x`;
+  return `${ratio.toPrecision(2)}x`;
+};
+
 /** The human-readable table: measurement | canopy | baseline | ratio. */
 export function formatTable(rows: readonly Row[]): string {
   const header = ['measurement', 'canopy', 'baseline', 'ratio'];
@@ -132,7 +168,7 @@ export function formatTable(rows: readonly Row[]): string {
       `  ${row.measurement}`,
       formatNumber(row.canopy, row.unit),
       `${formatNumber(row.baseline, row.unit)} (${row.baselineName})`,
-      `${ratioOf(row).toFixed(row.unit === 'ms' || ratioOf(row) < 10 ? 2 : 1)}x`,
+      formatRatio(ratioOf(row)),
     ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

@@ -7,10 +7,11 @@ import { LinkManager } from '../../companion/mesh/link-manager.ts';
 import { generateIdentity } from '../../protocol/identity.ts';
 import { eventually } from '../helpers/api.ts';
 import { freePortPair } from '../helpers/instance.ts';
+import { rawHandshake } from '../helpers/raw-peer.ts';
 
 const managers: LinkManager[] = [];
 
-async function node() {
+async function node(keepalive?: { intervalMs: number; timeoutMs: number }) {
   const identity = generateIdentity(nodeCrypto);
   const port = await freePortPair();
   const endpoint = `ws://127.0.0.1:${port}`;
@@ -19,6 +20,7 @@ async function node() {
     identity,
     log: createLogger(null, { quiet: true }),
     advertisedEndpoints: () => [endpoint],
+    keepalive,
   });
   await manager.listen('127.0.0.1', port);
   managers.push(manager);
@@ -87,5 +89,17 @@ describe('LinkManager', () => {
     const a = await node();
     const port = await freePortPair();
     await expect(a.manager.dial(`ws://127.0.0.1:${port}`)).rejects.toThrow(/Could not reach ws:\/\/127\.0\.0\.1/);
+  });
+
+  it('keeps an idle link alive with pings, and closes one whose peer goes silent', async () => {
+    const fast = { intervalMs: 100, timeoutMs: 400 };
+    const [a, b] = await Promise.all([node(fast), node(fast)]);
+    const link = await a.manager.dial(b.endpoint, b.identity.peerId);
+    await new Promise((r) => setTimeout(r, 1_000)); // idle, but pings keep both ends fresh
+    expect(link.isOpen).toBe(true);
+
+    // A peer that completes the handshake and then never answers is dropped after the timeout.
+    const silent = await rawHandshake(`${b.endpoint}/p2p`, generateIdentity(nodeCrypto));
+    await eventually('silent link closed', async () => (await silent.closed).code === 4006, 5_000);
   });
 });

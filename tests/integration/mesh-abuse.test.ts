@@ -1,14 +1,13 @@
 // Hostile or broken input on the mesh port closes that one connection; the instance keeps serving.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { nodeCrypto } from '../../companion/crypto/node.ts';
-import { b58encode, b64urlEncode, utf8 } from '../../protocol/bytes.ts';
+import { utf8 } from '../../protocol/bytes.ts';
 import { generateIdentity, type Identity } from '../../protocol/identity.ts';
-import { CANOPY_NOISE_PROLOGUE, SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
 import { encodeFrame } from '../../protocol/frames.ts';
 import { apiClient, createKey, eventually } from '../helpers/api.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
+import { openRaw, rawHandshake } from '../helpers/raw-peer.ts';
 
 let target: Instance;
 let meshUrl: string;
@@ -19,60 +18,13 @@ beforeAll(async () => {
 });
 afterAll(async () => target?.stop());
 
-/** A raw mesh client: a socket plus a queue of what it received and how it closed. */
-async function open(url = meshUrl) {
-  const ws = new WebSocket(url);
-  const received: Buffer[] = [];
-  const waiters: Array<() => void> = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  ws.on('message', (data) => {
-    received.push(data as Buffer);
-    waiters.splice(0).forEach((w) => w());
-  });
-  ws.on('error', () => {});
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const next = async (): Promise<Uint8Array> => {
-    while (received.length === 0) await new Promise<void>((r) => waiters.push(r));
-    return new Uint8Array(received.shift()!);
-  };
-  return { ws, next, closed };
-}
-
-function payloadFor(identity: Identity): Uint8Array {
-  return utf8(
-    JSON.stringify({
-      peer_id: identity.peerId,
-      ed25519_key: b58encode(identity.ed25519.publicKey),
-      binding: b64urlEncode(identity.binding),
-      protocol_version: 1,
-      canopy_version: 'test',
-      capabilities: [],
-      endpoints: [],
-    }),
-  );
-}
-
-/** Runs a full, honest initiator handshake and returns the two messages it sent. */
-async function honestHandshake(identity: Identity) {
-  const client = await open();
-  const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: identity.x25519, prologue: CANOPY_NOISE_PROLOGUE });
-  const message1 = noise.writeMessage(new Uint8Array(0));
-  client.ws.send(message1);
-  noise.readMessage(await client.next());
-  const message3 = noise.writeMessage(payloadFor(identity));
-  client.ws.send(message3);
-  return { client, message1, message3, transport: SecureTransport.fromHandshake(noise) };
-}
+const open = () => openRaw(meshUrl);
+const honestHandshake = (identity: Identity) => rawHandshake(meshUrl, identity);
 
 async function stillServing(): Promise<void> {
   const status = await apiClient(target.url).get('/p2p/status');
   expect(status.status).toBe(200);
-  const { client, transport } = await honestHandshake(generateIdentity(nodeCrypto));
+  const { transport, ...client } = await honestHandshake(generateIdentity(nodeCrypto));
   client.ws.send(transport.seal(encodeFrame({ t: 'ping', n: 7 })));
   // The node opens with its own frames (its sync vector); the pong follows.
   let frame: { t: string; n?: number };
@@ -102,7 +54,7 @@ describe('mesh port under hostile input', () => {
   it('refuses a replayed handshake', async () => {
     const identity = generateIdentity(nodeCrypto);
     const recorded = await honestHandshake(identity);
-    recorded.client.ws.close();
+    recorded.ws.close();
 
     const replay = await open();
     replay.ws.send(recorded.message1);
@@ -114,7 +66,7 @@ describe('mesh port under hostile input', () => {
   });
 
   it('closes a link on a tampered or replayed transport frame', async () => {
-    const { client, transport } = await honestHandshake(generateIdentity(nodeCrypto));
+    const { transport, ...client } = await honestHandshake(generateIdentity(nodeCrypto));
     const frame = transport.seal(encodeFrame({ t: 'ping', n: 1 }));
     client.ws.send(frame);
     transport.open(await client.next());
@@ -125,7 +77,7 @@ describe('mesh port under hostile input', () => {
   });
 
   it('closes a link that sends a malformed frame after the handshake', async () => {
-    const { client, transport } = await honestHandshake(generateIdentity(nodeCrypto));
+    const { transport, ...client } = await honestHandshake(generateIdentity(nodeCrypto));
     client.ws.send(transport.seal(utf8('{"t":"events","events":"not a list"}')));
     const closed = await client.closed;
     expect(closed.code).toBe(4000);
@@ -143,7 +95,7 @@ describe('mesh port under hostile input', () => {
   it('refuses an identity whose peer ID does not match its key', async () => {
     const identity = generateIdentity(nodeCrypto);
     const liar = { ...identity, peerId: generateIdentity(nodeCrypto).peerId };
-    const { client } = await honestHandshake(liar);
+    const client = await honestHandshake(liar);
     const closed = await client.closed;
     expect(closed.code).toBe(4001);
     expect(closed.reason).toMatch(/Peer ID does not match public key/);

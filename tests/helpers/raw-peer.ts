@@ -1,0 +1,64 @@
+// A hand-driven mesh client for tests that need to misbehave: it speaks the Noise handshake
+// itself, so a test can replay, tamper with or stop answering at any step.
+import { WebSocket } from 'ws';
+import { nodeCrypto } from '../../companion/crypto/node.ts';
+import { b58encode, b64urlEncode, utf8 } from '../../protocol/bytes.ts';
+import type { Identity } from '../../protocol/identity.ts';
+import { CANOPY_NOISE_PROLOGUE, SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
+
+export interface RawConnection {
+  ws: WebSocket;
+  next(): Promise<Uint8Array>;
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens a socket to a mesh URL (`ws://host:port/p2p`) and queues what arrives. */
+export async function openRaw(url: string): Promise<RawConnection> {
+  const ws = new WebSocket(url);
+  const received: Buffer[] = [];
+  const waiters: Array<() => void> = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  ws.on('message', (data) => {
+    received.push(data as Buffer);
+    waiters.splice(0).forEach((wake) => wake());
+  });
+  ws.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const next = async (): Promise<Uint8Array> => {
+    while (received.length === 0) await new Promise<void>((wake) => waiters.push(wake));
+    return new Uint8Array(received.shift()!);
+  };
+  return { ws, next, closed };
+}
+
+/** The identity payload a Canopy node sends in the handshake. */
+export function handshakePayload(identity: Identity): Uint8Array {
+  return utf8(
+    JSON.stringify({
+      peer_id: identity.peerId,
+      ed25519_key: b58encode(identity.ed25519.publicKey),
+      binding: b64urlEncode(identity.binding),
+      protocol_version: 1,
+      canopy_version: 'test',
+      capabilities: [],
+      endpoints: [],
+    }),
+  );
+}
+
+/** Runs an honest initiator handshake; returns the connection, its transport and what it sent. */
+export async function rawHandshake(url: string, identity: Identity) {
+  const connection = await openRaw(url);
+  const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: identity.x25519, prologue: CANOPY_NOISE_PROLOGUE });
+  const message1 = noise.writeMessage(new Uint8Array(0));
+  connection.ws.send(message1);
+  noise.readMessage(await connection.next());
+  const message3 = noise.writeMessage(handshakePayload(identity));
+  connection.ws.send(message3);
+  return { ...connection, message1, message3, transport: SecureTransport.fromHandshake(noise) };
+}
