@@ -11,6 +11,7 @@ import {
   type PostBody,
 } from '../../protocol/events.ts';
 import { b58encode } from '../../protocol/bytes.ts';
+import { SignedEventSchema } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { SyncEngine } from '../mesh/sync.ts';
@@ -100,6 +101,13 @@ export class MessageService {
       body,
     };
     const signed = signEvent(this.crypto, this.identity, event);
+    // Peers validate every event they receive with this schema and drop links that send invalid
+    // ones, so an event that would fail there (e.g. oversize metadata) must never leave here.
+    const valid = SignedEventSchema.safeParse(signed);
+    if (!valid.success) {
+      const issue = valid.error.issues[0];
+      throw new ServiceError(400, `Message cannot be sent: ${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`);
+    }
     const verified = verifyEvent(this.crypto, signed);
     if (!verified.ok) throw new Error(`Own event failed verification: ${verified.reason}`);
     this.sync.publish(signed, verified.id, readable);

@@ -82,6 +82,15 @@ describe('request bodies', () => {
     expect(result.body.error).toMatch(/too large/);
   });
 
+  it('refuses a message that peers would reject, before it is stored', async () => {
+    const metadata = { blob: 'x'.repeat(20 * 1024) };
+    const result = await admin.post('/p2p/send', { content: 'big metadata', broadcast: true, metadata });
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatch(/^Message cannot be sent: event\.body\.metadata/);
+    const page = await admin.get('/channels/general/messages');
+    expect(page.body.messages.some((m: any) => m.content === 'big metadata')).toBe(false);
+  });
+
   it('refuses a DM to an unknown peer with 404', async () => {
     const result = await admin.post('/p2p/send', { content: 'hi', peer_id: '1111111111111111' });
     expect(result.status).toBe(404);
