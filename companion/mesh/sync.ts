@@ -56,14 +56,21 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
 
   /** Stores one of our own new events and pushes it to every entitled peer, recording delivery state. */
   publish(signed: SignedEvent, id: string, readable: PostBody): void {
-    this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: Date.now() });
-    this.emit('stored', id, signed.event.channel);
-    const recipients = this.recipientsOf(signed);
     const now = Date.now();
-    for (const peerId of recipients) {
+    const deliveries = this.recipientsOf(signed).map((peerId) => {
       const link = this.manager.get(peerId);
-      const state: DeliveryState = link?.send({ t: 'events', events: [signed] }) ? 'sent' : 'queued';
-      this.setDelivery(id, peerId, state, now);
+      return { peerId, link, state: (link?.isOpen ? 'sent' : 'queued') as DeliveryState };
+    });
+    // Stored with its delivery rows in one commit before anything leaves, so a crash cannot lose
+    // a message a peer already has; a link that drops meanwhile is covered by catch-up.
+    this.store.db.transaction(() => {
+      this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: now });
+      for (const { peerId, state } of deliveries) this.store.deliveries.set(id, peerId, state, now);
+    })();
+    this.emit('stored', id, signed.event.channel);
+    for (const { peerId, link, state } of deliveries) {
+      link?.send({ t: 'events', events: [signed] });
+      this.emit('delivery', id, peerId, state);
     }
   }
 
@@ -127,36 +134,35 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   private receive(link: Link, events: SignedEvent[]): void {
-    const acked: string[] = [];
-    const fresh: SignedEvent[] = [];
-    let rejected = 0;
-    const entitled = this.entitled(link.peerId);
-    for (const signed of events) {
-      const verified = verifyEvent(this.crypto, signed);
-      if (!verified.ok || !entitled(signed.event.channel)) {
-        rejected++;
-        continue;
-      }
-      const readable = this.readable(signed);
-      if (readable === undefined) {
-        rejected++;
-        continue;
-      }
-      const outcome = this.store.events.insert(signed, {
-        id: verified.id,
-        sourcePeer: link.peerId,
-        readable,
-        receivedAt: Date.now(),
-      });
-      acked.push(verified.id);
-      if (outcome === 'inserted') {
-        fresh.push(signed);
-        this.emit('stored', verified.id, signed.event.channel);
-      }
-    }
+    // One transaction per batch: a catch-up of thousands of events must not cost a commit each.
+    const { acked, fresh, rejected } = this.store.db.transaction(() => this.storeBatch(link.peerId, events))();
+    for (const { id, signed } of fresh) this.emit('stored', id, signed.event.channel);
     if (rejected) this.log.warn('sync', 'dropped invalid events', { peer: link.peerId, count: rejected });
     if (acked.length) link.send({ t: 'ack', ids: acked });
-    this.forward(fresh, link.peerId);
+    this.forward(
+      fresh.map((f) => f.signed),
+      link.peerId,
+    );
+  }
+
+  private storeBatch(fromPeer: string, events: SignedEvent[]) {
+    const acked: string[] = [];
+    const fresh: Array<{ id: string; signed: SignedEvent }> = [];
+    let rejected = 0;
+    const entitled = this.entitled(fromPeer);
+    const receivedAt = Date.now();
+    for (const signed of events) {
+      const verified = verifyEvent(this.crypto, signed);
+      const readable = verified.ok && entitled(signed.event.channel) ? this.readable(signed) : undefined;
+      if (!verified.ok || readable === undefined) {
+        rejected++;
+        continue;
+      }
+      const outcome = this.store.events.insert(signed, { id: verified.id, sourcePeer: fromPeer, readable, receivedAt });
+      acked.push(verified.id);
+      if (outcome === 'inserted') fresh.push({ id: verified.id, signed });
+    }
+    return { acked, fresh, rejected };
   }
 
   /**
@@ -189,8 +195,10 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
 
   private acknowledge(peerId: string, ids: string[]): void {
     const now = Date.now();
-    for (const id of ids) {
-      if (this.store.events.get(id)?.author === this.identity.peerId) this.setDelivery(id, peerId, 'delivered', now);
-    }
+    const ours = ids.filter((id) => this.store.events.authorOf(id) === this.identity.peerId);
+    this.store.db.transaction(() => {
+      for (const id of ours) this.store.deliveries.set(id, peerId, 'delivered', now);
+    })();
+    for (const id of ours) this.emit('delivery', id, peerId, 'delivered');
   }
 }

@@ -5,8 +5,8 @@ import {
   dmCounterpart,
   isDmChannel,
   sealDm,
+  eventId,
   signEvent,
-  verifyEvent,
   type CanopyEvent,
   type PostBody,
 } from '../../protocol/events.ts';
@@ -108,10 +108,9 @@ export class MessageService {
       const issue = valid.error.issues[0];
       throw new ServiceError(400, `Message cannot be sent: ${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`);
     }
-    const verified = verifyEvent(this.crypto, signed);
-    if (!verified.ok) throw new Error(`Own event failed verification: ${verified.reason}`);
-    this.sync.publish(signed, verified.id, readable);
-    return verified.id;
+    const id = eventId(this.crypto, event);
+    this.sync.publish(signed, id, readable);
+    return id;
   }
 
   private deliveryOf(id: string): Record<string, string> {

@@ -93,6 +93,7 @@ export class EventRepository {
   readonly #summaries;
   readonly #dms;
   readonly #get;
+  readonly #authorOf;
 
   constructor(db: Database, cipher: AtRestCipher) {
     this.#cipher = cipher;
@@ -144,6 +145,7 @@ export class EventRepository {
        FROM events WHERE substr(channel, 1, 3) = '${DM_PREFIX}' GROUP BY channel ORDER BY lastCursor DESC`,
     );
     this.#get = db.prepare<[string], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ?`);
+    this.#authorOf = db.prepare<[string], { author: string }>('SELECT author FROM events WHERE id = ?');
 
     const insert = db.transaction((signed: SignedEvent, meta: EventMeta, sealed: Sealed) => this.#insertAndAdvance(signed, meta, sealed));
     this.#insertTx = (signed, meta, sealed) => insert.immediate(signed, meta, sealed);
@@ -244,6 +246,11 @@ export class EventRepository {
   get(id: string): MessageRow | undefined {
     const row = this.#get.get(id);
     return row && this.#toMessage(row);
+  }
+
+  /** The author of a stored event, without decrypting anything (acks arrive by the thousand). */
+  authorOf(id: string): string | undefined {
+    return this.#authorOf.get(id)?.author;
   }
 
   #toMessage(row: EventRow): MessageRow {

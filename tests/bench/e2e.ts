@@ -101,7 +101,7 @@ export async function benchEndToEnd(dirs: TempDirs, bareWsRate: number): Promise
         canopy: pipeline.rate,
         baseline: bareWsRate,
         baselineName: `bare ws ${BARE_MESSAGE_BYTES} B, from 3`,
-        detail: `events/s stored at A (first send to last stored), B yielding to the event loop every ${SEND_BATCH} send() calls; both companions share one event loop; B's send() calls alone took time for ${Math.round(pipeline.sendRate)}/s`,
+        detail: `events/s stored at A (first send to last stored), B yielding to the event loop every ${SEND_BATCH} send() calls; both companions share one event loop; B's send() calls alone ran at ${Math.round(pipeline.sendRate)} calls/s`,
       },
     ];
   } finally {
