@@ -1,0 +1,178 @@
+/**
+ * The app link: what the PWA and its companion say to each other inside their Noise session
+ * (ws://host:port/api/v1/app). Everything the web app does goes through these methods, so the
+ * browser never sends a password or a message in clear, even on a plain-http LAN origin.
+ *
+ * Results mirror the REST API's JSON (snake_case fields) so agents and the UI see the same shapes.
+ */
+
+/** Prologue of the app-link handshake; differs from the mesh's so the two can never be confused. */
+export const APP_LINK_PROLOGUE_TEXT = 'canopy/app/1';
+export const APP_LINK_PATH = '/api/v1/app';
+
+/** Sent by the companion in handshake message 2. The browser pins `x25519_key` on first contact. */
+export interface CompanionHello {
+  peer_id: string;
+  ed25519_key: string; // base58
+  binding: string; // base64url Ed25519 signature over the X25519 key (see protocol/identity.ts)
+  canopy_version: string;
+  protocol_version: number;
+}
+
+/** Sent by the browser in handshake message 3. */
+export interface DeviceHello {
+  /** A human label for this browser, e.g. "Chrome on Linux". */
+  label: string;
+}
+
+export interface ApiErrorBody {
+  status: number;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+// ---- frames (JSON inside the Noise transport) ----
+export type ClientFrame =
+  | { t: 'req'; id: number; method: AppMethod; params?: Record<string, unknown> }
+  | { t: 'ping'; n: number }
+  | { t: 'pong'; n: number };
+
+export type ServerFrame =
+  | { t: 'res'; id: number; ok: true; result: unknown }
+  | { t: 'res'; id: number; ok: false; error: ApiErrorBody }
+  | { t: 'push'; topic: PushTopic; data: unknown }
+  | { t: 'ping'; n: number }
+  | { t: 'pong'; n: number };
+
+// ---- shared data shapes ----
+export type DeliveryState = 'queued' | 'sent' | 'delivered';
+
+/** One message as the web replica stores it: channel posts and DMs in one stream, ordered by `cursor`. */
+export interface AppMessage {
+  id: string;
+  /** The companion's local arrival order; sync resumes after the highest cursor seen. */
+  cursor: number;
+  /** 'general', another channel id, or 'dm:<peerA>:<peerB>'. */
+  channel: string;
+  kind: 'post' | 'dm';
+  author: string;
+  content: string | null;
+  metadata: Record<string, unknown>;
+  /** Author's clock, ms since epoch (informational). */
+  ts: number;
+  received_at: number;
+  /** For DMs, the other party; null for channel posts. */
+  peer_id: string | null;
+  direction: 'incoming' | 'outgoing';
+  /** Own messages only: the lowest state across recipients. */
+  delivery_state: DeliveryState | null;
+}
+
+export interface SessionStatus {
+  peer_id: string;
+  canopy_version: string;
+  setup_required: boolean;
+  authenticated: boolean;
+  username: string | null;
+  device_id: string;
+}
+
+export interface DeviceInfo {
+  id: string;
+  label: string;
+  created_at: string;
+  last_seen_at: string | null;
+  current: boolean;
+  connected: boolean;
+}
+
+export interface Profile {
+  display_name: string;
+  bio: string;
+  avatar: string | null; // data: URL, small (<= 64 KiB)
+}
+
+export interface DeviceProfile {
+  display_name: string;
+  description: string;
+  avatar: string | null;
+}
+
+export interface PeerSummary {
+  peer_id: string;
+  display_name: string | null;
+  endpoints: string[];
+  connected: boolean;
+  /** 'direct' for now; relayed links arrive with the relay issue. */
+  connection: 'direct' | null;
+  source: 'invite' | 'inbound';
+  last_connected_at: string | null;
+}
+
+/**
+ * Method name → params and result. Results named `Rest…` are the same JSON as the REST endpoint.
+ * Unauthenticated sessions may call only session.status, session.setup and session.login.
+ */
+export interface AppMethods {
+  'session.status': { params: Record<string, never>; result: SessionStatus };
+  /** First visit on a fresh instance: create the one local account; logs this browser in. */
+  'session.setup': { params: { username: string; password: string }; result: SessionStatus };
+  /** Wrong password → error 401 "Invalid username or password"; too many tries → 429. */
+  'session.login': { params: { username: string; password: string }; result: SessionStatus };
+  /** Forgets this browser's device key on the companion and closes the link. */
+  'session.logout': { params: Record<string, never>; result: { status: 'logged_out' } };
+
+  'network.status': { params: Record<string, never>; result: Record<string, unknown> }; // = GET /p2p/status
+  'network.invite': { params: { public_host?: string; public_port?: number }; result: { invite_code: string; peer_id: string; endpoints: string[] } };
+  /** = POST /p2p/invite/import: status 'connected' | 'imported_not_connected' with message. */
+  'network.import': { params: { invite_code: string }; result: Record<string, unknown> & { status: string; peer_id: string } };
+  'network.peers': { params: Record<string, never>; result: { peers: PeerSummary[] } };
+  'network.reconnect': { params: { peer_id: string }; result: Record<string, unknown> };
+  'network.relay_status': { params: Record<string, never>; result: { relay_policy: string; active_relays: Record<string, string>; routing_table: Record<string, string> } };
+  'network.set_relay_policy': { params: { policy: string }; result: { status: 'ok'; relay_policy: string } };
+
+  /**
+   * = POST /p2p/send. `client_id` (a UUID made by the browser when the message entered its
+   * outbox) makes the call idempotent: a retried send returns the first result, never a duplicate.
+   */
+  'messages.send': {
+    params: { content: string; broadcast?: boolean; peer_id?: string; metadata?: Record<string, unknown>; client_id?: string };
+    result: { success: true; message_id: string; message: AppMessage };
+  };
+  /** Everything with cursor > `cursor`, oldest first, at most `limit` (1..1000). */
+  'messages.since': { params: { cursor: number; limit?: number }; result: { messages: AppMessage[]; cursor: number; has_more: boolean } };
+  /** Older history for scroll-back: rows of `channel` with cursor < before, newest first. */
+  'messages.history': { params: { channel: string; before?: number; limit?: number }; result: { messages: AppMessage[]; has_more: boolean } };
+  'messages.channels': { params: Record<string, never>; result: Record<string, unknown> }; // = GET /channels
+
+  'keys.list': { params: Record<string, never>; result: Record<string, unknown> }; // = GET /keys
+  'keys.create': { params: { permissions: string[]; name?: string; expires_days?: number }; result: Record<string, unknown> & { api_key: string; id: string } };
+  'keys.revoke': { params: { id: string }; result: { status: 'revoked'; id: string } };
+
+  'devices.list': { params: Record<string, never>; result: { devices: DeviceInfo[] } };
+  /** Revoking a browser closes its link at once; it must log in again. */
+  'devices.revoke': { params: { id: string }; result: { status: 'revoked'; id: string } };
+
+  'profile.get': { params: Record<string, never>; result: { user: Profile; device: DeviceProfile } };
+  'profile.set_user': { params: Partial<Profile>; result: { user: Profile } };
+  'profile.set_device': { params: Partial<DeviceProfile>; result: { device: DeviceProfile } };
+}
+
+export type AppMethod = keyof AppMethods;
+export type AppParams<M extends AppMethod> = AppMethods[M]['params'];
+export type AppResult<M extends AppMethod> = AppMethods[M]['result'];
+
+/** Pushed by the companion to authenticated sessions. */
+export interface AppPushes {
+  /** A message was stored (ours or a peer's). */
+  message: AppMessage;
+  /** An own message's overall delivery state changed. */
+  delivery: { id: string; delivery_state: DeliveryState };
+  /** Links went up or down; the full list, as network.peers returns it. */
+  peers: { peers: PeerSummary[] };
+  /** This browser was revoked or logged out elsewhere; the link closes right after. */
+  session: { revoked: true };
+}
+export type PushTopic = keyof AppPushes;
+
+export const UNAUTHENTICATED_METHODS: readonly AppMethod[] = ['session.status', 'session.setup', 'session.login'];
