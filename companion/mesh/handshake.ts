@@ -3,32 +3,12 @@ import { b58decode, b58encode, b64urlDecode, b64urlEncode, utf8 } from '../../pr
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import { parseHandshakePayload, type HandshakePayload } from '../../protocol/frames.ts';
 import { peerIdMatches, verifyBinding, type Identity, type PublicIdentity } from '../../protocol/identity.ts';
-import { CANOPY_NOISE_PROLOGUE, SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
+import { CANOPY_NOISE_PROLOGUE, type SecureTransport } from '../../protocol/noise/index.ts';
 import { CANOPY_VERSION, CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version.ts';
-import { WsInbox } from './inbox.ts';
+import type { WsInbox } from '../transport/inbox.ts';
+import { HandshakeError, noiseExchange } from '../transport/noise-exchange.ts';
 
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
-const FIRST_MESSAGE_BYTES = 32;
-
-export type HandshakeFailure =
-  | 'timeout'
-  | 'noise_failed'
-  | 'bad_payload'
-  | 'peer_id_mismatch'
-  | 'binding_invalid'
-  | 'protocol_mismatch'
-  | 'self_connect'
-  | 'unexpected_peer';
-
-export class HandshakeError extends Error {
-  constructor(
-    readonly failure: HandshakeFailure,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HandshakeError';
-  }
-}
+export { HandshakeError } from '../transport/noise-exchange.ts';
 
 export interface HandshakeResult {
   transport: SecureTransport;
@@ -59,58 +39,37 @@ export function localHandshakePayload(identity: Identity, endpoints: string[]): 
 }
 
 /**
- * Noise XX over one WebSocket: -> e / <- e, ee, s, es + responder identity / -> s, se + initiator
- * identity. Each side's payload proves that its peer_id hashes from its Ed25519 key and that this
- * Ed25519 key signed the X25519 static key Noise just authenticated. Fresh ephemerals on both
- * sides make a recorded handshake worthless to replay.
+ * The mesh handshake: each side's payload proves that its peer_id hashes from its Ed25519 key and
+ * that this Ed25519 key signed the X25519 static key Noise just authenticated.
  */
 export async function runHandshake(ws: WebSocket, inbox: WsInbox, options: HandshakeOptions): Promise<HandshakeResult> {
   const { crypto, identity } = options;
-  const timeoutMs = options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS;
-  const deadline = Date.now() + timeoutMs;
-  const receive = () => inbox.next(Math.max(1, deadline - Date.now()));
-  const ownPayload = utf8(JSON.stringify(localHandshakePayload(identity, options.advertisedEndpoints)));
-  const noise = new XXHandshake(crypto, {
+  const result = await noiseExchange(ws, inbox, {
+    crypto,
     initiator: options.initiator,
     staticKey: identity.x25519,
     prologue: CANOPY_NOISE_PROLOGUE,
+    payload: utf8(JSON.stringify(localHandshakePayload(identity, options.advertisedEndpoints))),
+    timeoutMs: options.timeoutMs,
+    verify: (payload, remoteStatic) => verifyRemote(crypto, identity, remoteStatic, payload, options.expectedPeerId),
   });
+  return { transport: result.transport, ...result.verified };
+}
 
-  const step = <T>(action: () => T): T => {
-    try {
-      return action();
-    } catch (error) {
-      throw new HandshakeError('noise_failed', `Handshake failed: ${(error as Error).message}`);
-    }
-  };
-
-  let remotePayloadBytes: Uint8Array;
-  try {
-    if (options.initiator) {
-      ws.send(step(() => noise.writeMessage(new Uint8Array(0))));
-      const message2 = await receive();
-      remotePayloadBytes = step(() => noise.readMessage(message2));
-      const remote = verifyRemote(crypto, identity, noise.remoteStaticKey!, remotePayloadBytes, options.expectedPeerId);
-      ws.send(step(() => noise.writeMessage(ownPayload)));
-      return { transport: step(() => SecureTransport.fromHandshake(noise)), ...remote };
-    }
-    const message1 = await receive();
-    // Our first message is a bare ephemeral key; anything else (random bytes, another protocol)
-    // is refused at once instead of tying up a handshake slot until the timeout.
-    if (message1.length !== FIRST_MESSAGE_BYTES) {
-      throw new HandshakeError('bad_payload', 'Handshake failed: first message is not a Canopy handshake');
-    }
-    step(() => noise.readMessage(message1));
-    ws.send(step(() => noise.writeMessage(ownPayload)));
-    const message3 = await receive();
-    remotePayloadBytes = step(() => noise.readMessage(message3));
-    const remote = verifyRemote(crypto, identity, noise.remoteStaticKey!, remotePayloadBytes, undefined);
-    return { transport: step(() => SecureTransport.fromHandshake(noise)), ...remote };
-  } catch (error) {
-    if (error instanceof HandshakeError) throw error;
-    const timedOut = Date.now() >= deadline;
-    throw new HandshakeError(timedOut ? 'timeout' : 'noise_failed', `Handshake failed: ${(error as Error).message}`);
+/** Checks a peer's identity payload against the static key Noise authenticated. */
+export function verifyPeerIdentity(
+  crypto: CryptoBackend,
+  remoteStatic: Uint8Array,
+  payload: { peer_id: string; ed25519_key: string; binding: string },
+): PublicIdentity {
+  const ed25519PublicKey = b58decode(payload.ed25519_key);
+  if (!peerIdMatches(crypto, payload.peer_id, ed25519PublicKey)) {
+    throw new HandshakeError('peer_id_mismatch', 'Peer ID does not match public key');
   }
+  if (!verifyBinding(crypto, ed25519PublicKey, remoteStatic, b64urlDecode(payload.binding))) {
+    throw new HandshakeError('binding_invalid', 'Peer X25519 key is not signed by its identity key');
+  }
+  return { peerId: payload.peer_id, ed25519PublicKey, x25519PublicKey: remoteStatic };
 }
 
 function verifyRemote(
@@ -123,13 +82,7 @@ function verifyRemote(
   const parsed = parseHandshakePayload(payloadBytes);
   if (!parsed.ok) throw new HandshakeError('bad_payload', `Handshake payload invalid: ${parsed.error}`);
   const payload = parsed.payload;
-  const ed25519PublicKey = b58decode(payload.ed25519_key);
-  if (!peerIdMatches(crypto, payload.peer_id, ed25519PublicKey)) {
-    throw new HandshakeError('peer_id_mismatch', 'Peer ID does not match public key');
-  }
-  if (!verifyBinding(crypto, ed25519PublicKey, remoteStatic, b64urlDecode(payload.binding))) {
-    throw new HandshakeError('binding_invalid', 'Peer X25519 key is not signed by its identity key');
-  }
+  const remote = verifyPeerIdentity(crypto, remoteStatic, payload);
   if (payload.protocol_version !== PROTOCOL_VERSION) {
     throw new HandshakeError('protocol_mismatch', `Unsupported protocol version ${payload.protocol_version}`);
   }
@@ -137,5 +90,5 @@ function verifyRemote(
   if (expectedPeerId && payload.peer_id !== expectedPeerId) {
     throw new HandshakeError('unexpected_peer', `Endpoint answered as ${payload.peer_id}, expected ${expectedPeerId}`);
   }
-  return { remote: { peerId: payload.peer_id, ed25519PublicKey, x25519PublicKey: remoteStatic }, payload };
+  return { remote, payload };
 }

@@ -6,7 +6,7 @@ import type { Identity } from '../../protocol/identity.ts';
 import { MAX_FRAME_BYTES } from '../../protocol/noise/index.ts';
 import type { Logger } from '../logger.ts';
 import { HandshakeError, runHandshake } from './handshake.ts';
-import { WsInbox } from './inbox.ts';
+import { WsInbox } from '../transport/inbox.ts';
 import { CloseCode, Link, type KeepaliveTimes } from './link.ts';
 
 export const MESH_PATH = '/p2p';

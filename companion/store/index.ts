@@ -1,3 +1,5 @@
+import { AccountRepository } from './accounts.ts';
+import { ClientSendRepository } from './client-sends.ts';
 import { AtRestCipher } from './at-rest.ts';
 import { ApiKeyRepository } from './api-keys.ts';
 import { ChannelRepository } from './channels.ts';
@@ -26,6 +28,8 @@ export { DeliveryRepository, DELIVERY_STATES, type DeliveryState, type DeliveryR
 export { ApiKeyRepository, API_KEY_PREFIX, hashApiKey, type ApiKeyRecord, type NewApiKey } from './api-keys.ts';
 export { SettingsRepository } from './settings.ts';
 export { ChannelRepository, type ChannelRecord, type ChannelInput } from './channels.ts';
+export { AccountRepository, type UserRecord, type DeviceRecord } from './accounts.ts';
+export { ClientSendRepository } from './client-sends.ts';
 
 export interface Store {
   db: Database;
@@ -35,6 +39,8 @@ export interface Store {
   apiKeys: ApiKeyRepository;
   settings: SettingsRepository;
   channels: ChannelRepository;
+  accounts: AccountRepository;
+  clientSends: ClientSendRepository;
   close(): void;
 }
 
@@ -56,6 +62,8 @@ export function openStore({ file, atRestKey, now = systemClock }: StoreOptions):
     apiKeys: new ApiKeyRepository(db, now),
     settings: new SettingsRepository(db),
     channels: new ChannelRepository(db, now),
+    accounts: new AccountRepository(db, now),
+    clientSends: new ClientSendRepository(db),
     close: () => db.close(),
   };
 }

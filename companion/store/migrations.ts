@@ -78,6 +78,31 @@ export const migrations: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: web app accounts, browsers (devices) and idempotent sends from the web outbox.
+  `
+  CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+  );
+
+  CREATE TABLE devices (
+    id           TEXT PRIMARY KEY,
+    public_key   BLOB NOT NULL UNIQUE,
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    label        TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER,
+    revoked_at   INTEGER
+  );
+
+  CREATE TABLE client_sends (
+    client_id  TEXT PRIMARY KEY,
+    event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**
