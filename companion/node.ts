@@ -4,6 +4,7 @@ import { canonicalizeEndpoints } from '../protocol/invite.ts';
 import { utf8 } from '../protocol/bytes.ts';
 import type { Identity } from '../protocol/identity.ts';
 import { createApiApp } from './api/app.ts';
+import { AppServer } from './app/app-server.ts';
 import { nodeCrypto } from './crypto/node.ts';
 import { loadOrCreateIdentity } from './instance/identity-store.ts';
 import { resolveInstancePaths, type InstancePaths } from './instance/paths.ts';
@@ -12,7 +13,9 @@ import { LinkManager } from './mesh/link-manager.ts';
 import { Reconnector } from './mesh/reconnector.ts';
 import { SyncEngine } from './mesh/sync.ts';
 import { advertisedEndpoints } from './service/endpoints.ts';
+import { AccountService } from './service/account-service.ts';
 import { KeyService } from './service/key-service.ts';
+import { ProfileService } from './service/profile-service.ts';
 import { MessageService } from './service/message-service.ts';
 import { NetworkService, type RelayPolicy } from './service/network-service.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -87,9 +90,25 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   });
   const messages = new MessageService(crypto, identity, store, manager, sync);
   const keys = new KeyService(store.apiKeys);
+  const accounts = new AccountService(store, identity.peerId);
+  const profiles = new ProfileService(store.settings);
   const app = createApiApp({ store, network, messages, keys, log, buildDir: config.buildDir ?? DEFAULT_BUILD_DIR });
+  const appServer = new AppServer(crypto, identity, store, { accounts, network, messages, keys, profiles }, log);
+
+  // Live pushes to logged-in browsers.
+  sync.on('stored', (id) => {
+    const row = store.events.get(id);
+    if (row) appServer.broadcast('message', messages.appMessages([row])[0]!);
+  });
+  sync.on('delivery', (id) => appServer.broadcast('delivery', { id, delivery_state: messages.overallDelivery(id) }));
+  const pushPeers = () => appServer.broadcast('peers', { peers: network.peerSummaries() });
+  manager.on('up', pushPeers);
+  manager.on('down', pushPeers);
 
   const server = createServer(app.callback());
+  server.on('upgrade', (request, socket, head) => {
+    if (!appServer.handleUpgrade(request, socket, head)) socket.destroy();
+  });
   try {
     await listen(server, config.host, config.port);
     await manager.listen(config.host, config.meshPort);
@@ -116,6 +135,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       if (closed) return;
       closed = true;
       reconnector.stop();
+      appServer.close();
       await manager.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

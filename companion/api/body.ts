@@ -40,10 +40,6 @@ export async function jsonBody<T>(ctx: Koa.Context, schema: z.ZodType<T>, missin
   return result.data;
 }
 
-/** A required non-empty string field whose absence is reported with the given message. */
-export const requiredString = (message: string, max = 4096) =>
-  z.string({ error: message }).trim().min(1, { error: message }).max(max, { error: `Value too long (max ${max} characters)` });
-
 /** Paging parameters shared by every list endpoint: ?limit=&before=&after=. */
 export function pageQuery(ctx: Koa.Context, defaultLimit = 50): { limit: number; before?: number; after?: number } {
   const int = (name: string, min: number, max: number): number | undefined => {

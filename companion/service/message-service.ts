@@ -15,6 +15,7 @@ import { SignedEventSchema } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { SyncEngine } from '../mesh/sync.ts';
+import type { AppMessage, DeliveryState } from '../../protocol/app/contract.ts';
 import type { MessageRow, Store } from '../store/index.ts';
 import { ServiceError } from './errors.ts';
 
@@ -42,6 +43,64 @@ export class MessageService {
     private readonly manager: LinkManager,
     private readonly sync: SyncEngine,
   ) {}
+
+  /**
+   * A send from the web app's outbox. `clientId` makes it idempotent: the same outbox entry sent
+   * again after a dropped link returns the first result instead of a second message.
+   */
+  sendFromApp(request: SendRequest & { clientId?: string }) {
+    const { clientId } = request;
+    const existing = clientId ? this.store.clientSends.eventFor(clientId) : undefined;
+    const messageId =
+      existing ??
+      this.store.db.transaction(() => {
+        const id = this.send(request).message_id;
+        if (clientId) this.store.clientSends.record(clientId, id, Date.now());
+        return id;
+      })();
+    return { success: true as const, message_id: messageId, message: this.appMessages([this.store.events.get(messageId)!])[0]! };
+  }
+
+  /** The replica's catch-up: every message with cursor > `cursor`, oldest first. */
+  since(cursor: number, limit: number) {
+    const rows = this.store.events.since(cursor, limit);
+    return {
+      messages: this.appMessages(rows),
+      cursor: rows.length ? rows[rows.length - 1]!.cursor : cursor,
+      has_more: rows.length === Math.min(limit, 500),
+    };
+  }
+
+  /** Scroll-back for one channel or conversation: rows before `before`, newest first. */
+  history(channel: string, before: number | undefined, limit: number) {
+    const rows = this.store.events.page(channel, { limit, ...(before !== undefined ? { before } : {}) });
+    return { messages: this.appMessages(rows), has_more: rows.length === limit };
+  }
+
+  /** Rows in the shape the web app stores, with the delivery state of our own. */
+  appMessages(rows: MessageRow[]): AppMessage[] {
+    const me = this.identity.peerId;
+    const states = this.store.deliveries.summary(rows.filter((r) => r.author === me).map((r) => r.id));
+    return rows.map((row) => ({
+      id: row.id,
+      cursor: row.cursor,
+      channel: row.channel,
+      kind: row.kind,
+      author: row.author,
+      content: row.content,
+      metadata: row.metadata ?? {},
+      ts: row.ts,
+      received_at: row.receivedAt,
+      peer_id: isDmChannel(row.channel) ? dmCounterpart(row.channel, me) : null,
+      direction: row.author === me ? 'outgoing' : 'incoming',
+      delivery_state: row.author === me ? ((states.get(row.id) as DeliveryState | undefined) ?? 'queued') : null,
+    }));
+  }
+
+  /** The lowest delivery state across an own message's recipients. */
+  overallDelivery(id: string): DeliveryState {
+    return (this.store.deliveries.summary([id]).get(id) as DeliveryState | undefined) ?? 'queued';
+  }
 
   send(request: SendRequest) {
     if (request.broadcast) return this.broadcast(request);

@@ -1,3 +1,4 @@
+import type { PeerSummary } from '../../protocol/app/contract.ts';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import { b58encode } from '../../protocol/bytes.ts';
 import { decodeInvite, encodeInvite, InviteError, canonicalizeEndpoint } from '../../protocol/invite.ts';
@@ -175,6 +176,20 @@ export class NetworkService {
       total_connected: details.length,
       total_known: known.length,
     };
+  }
+
+  /** Known peers with their link state, as the web app lists them. */
+  peerSummaries(): PeerSummary[] {
+    const { manager, store } = this.options;
+    return store.peers.list().map((peer) => ({
+      peer_id: peer.peerId,
+      display_name: peer.displayName,
+      endpoints: peer.endpoints,
+      connected: Boolean(manager.get(peer.peerId)),
+      connection: manager.get(peer.peerId) ? ('direct' as const) : null,
+      source: peer.source,
+      last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
+    }));
   }
 
   async reconnect(peerId: string) {

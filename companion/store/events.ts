@@ -94,6 +94,7 @@ export class EventRepository {
   readonly #dms;
   readonly #get;
   readonly #authorOf;
+  readonly #since;
 
   constructor(db: Database, cipher: AtRestCipher) {
     this.#cipher = cipher;
@@ -146,6 +147,9 @@ export class EventRepository {
     );
     this.#get = db.prepare<[string], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ?`);
     this.#authorOf = db.prepare<[string], { author: string }>('SELECT author FROM events WHERE id = ?');
+    this.#since = db.prepare<[number, number], EventRow>(
+      `SELECT ${ROW_COLUMNS} FROM events WHERE local_order > ? ORDER BY local_order LIMIT ?`,
+    );
 
     const insert = db.transaction((signed: SignedEvent, meta: EventMeta, sealed: Sealed) => this.#insertAndAdvance(signed, meta, sealed));
     this.#insertTx = (signed, meta, sealed) => insert.immediate(signed, meta, sealed);
@@ -246,6 +250,11 @@ export class EventRepository {
   get(id: string): MessageRow | undefined {
     const row = this.#get.get(id);
     return row && this.#toMessage(row);
+  }
+
+  /** Every channel's rows with cursor > after, oldest first: how a replica catches up. */
+  since(after: number, limit: number): MessageRow[] {
+    return this.#since.all(after, clampLimit(limit)).map((row) => this.#toMessage(row));
   }
 
   /** The author of a stored event, without decrypting anything (acks arrive by the thousand). */

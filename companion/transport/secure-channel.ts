@@ -42,18 +42,17 @@ export class SecureChannel<In, Out> {
   private lastReceivedAt = Date.now();
   private pingCounter = 0;
   private readonly keepalive: NodeJS.Timeout;
-  private frameHandler: (frame: In) => void = () => {};
+  private frameHandler: ((frame: In) => void) | undefined;
   private closeHandlers: Array<(code: number, reason: string) => void> = [];
 
   constructor(
     private readonly ws: WebSocket,
-    inbox: WsInbox,
+    private readonly inbox: WsInbox,
     private readonly transport: SecureTransport,
     private readonly codec: FrameCodec<In, Out>,
     private readonly keepaliveTimes: KeepaliveTimes = DEFAULT_KEEPALIVE,
   ) {
     ws.on('close', (code, reason) => this.finish(code, reason.toString() || 'connection closed'));
-    inbox.drainTo((message) => this.receive(message));
     this.keepalive = setInterval(() => this.tick(), keepaliveTimes.intervalMs);
     this.keepalive.unref();
   }
@@ -66,8 +65,14 @@ export class SecureChannel<In, Out> {
     return this.ws.bufferedAmount;
   }
 
+  /**
+   * Sets the frame handler and starts reading. Frames that arrived right after the handshake wait
+   * in the inbox until then, so none is lost before its owner is listening.
+   */
   onFrame(handler: (frame: In) => void): void {
+    const first = this.frameHandler === undefined;
     this.frameHandler = handler;
+    if (first) this.inbox.drainTo((message) => this.receive(message));
   }
 
   onClose(handler: (code: number, reason: string) => void): void {
@@ -131,6 +136,6 @@ export class SecureChannel<In, Out> {
     const frame = decoded.frame as { t: string; n?: number };
     if (frame.t === 'unknown') return; // newer peers may speak frames we do not know yet
     if (frame.t === 'ping') this.send({ t: 'pong', n: frame.n! });
-    else if (frame.t !== 'pong') this.frameHandler(decoded.frame as In);
+    else if (frame.t !== 'pong') this.frameHandler?.(decoded.frame as In);
   }
 }

@@ -15,13 +15,16 @@ const ClientFrameSchema = z.discriminatedUnion('t', [
 ]);
 
 const ServerFrameSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('res'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
-  z.object({
-    t: z.literal('res'),
-    id: z.number().int(),
-    ok: z.literal(false),
-    error: z.object({ status: z.number().int(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
-  }),
+  // Two shapes share t: 'res', so they form their own union on `ok`.
+  z.discriminatedUnion('ok', [
+    z.object({ t: z.literal('res'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+    z.object({
+      t: z.literal('res'),
+      id: z.number().int(),
+      ok: z.literal(false),
+      error: z.object({ status: z.number().int(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+    }),
+  ]),
   z.object({ t: z.literal('push'), topic: z.string(), data: z.unknown() }),
   z.object({ t: z.literal('ping'), n: z.number().int() }),
   z.object({ t: z.literal('pong'), n: z.number().int() }),

@@ -26,6 +26,8 @@ async function node(keepalive?: { intervalMs: number; timeoutMs: number }) {
   managers.push(manager);
   const downs: string[] = [];
   manager.on('down', (peerId) => downs.push(peerId));
+  // The sync engine is not wired here; a link only reads once someone listens for its frames.
+  manager.on('up', (link) => link.onFrame(() => {}));
   return { manager, identity, endpoint, downs };
 }
 

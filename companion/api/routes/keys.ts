@@ -1,15 +1,9 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import type { ApiKeyRepository } from '../../store/index.ts';
 import type { KeyService } from '../../service/key-service.ts';
 import { requirePermission } from '../auth.ts';
 import { jsonBody } from '../body.ts';
-
-const CreateBody = z.object({
-  permissions: z.array(z.string(), { error: 'permissions must be a list' }).max(32),
-  name: z.string().trim().max(100).optional(),
-  expires_days: z.number().int().min(1, { error: 'expires_days must be a positive integer' }).max(3650).optional(),
-});
+import { KeyCreateRequest } from '../../service/requests.ts';
 
 export function keyRoutes(keys: ApiKeyRepository, service: KeyService): Router {
   const router = new Router();
@@ -19,7 +13,7 @@ export function keyRoutes(keys: ApiKeyRepository, service: KeyService): Router {
     ctx.body = service.list();
   });
   router.post('/keys', manage, async (ctx) => {
-    const body = await jsonBody(ctx, CreateBody, 'permissions must be a list');
+    const body = await jsonBody(ctx, KeyCreateRequest, 'permissions must be a list');
     ctx.status = 201;
     ctx.body = service.create({ permissions: body.permissions, name: body.name, expiresDays: body.expires_days });
   });

@@ -1,21 +1,11 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import type { ApiKeyRepository } from '../../store/index.ts';
 import type { MessageService } from '../../service/message-service.ts';
 import type { NetworkService } from '../../service/network-service.ts';
 import { requirePermission } from '../auth.ts';
-import { jsonBody, requiredString } from '../body.ts';
+import { jsonBody } from '../body.ts';
+import { ImportRequest, PeerRequest, PolicyRequest, SendRequestSchema } from '../../service/requests.ts';
 import { ApiError } from '../errors.ts';
-
-const ImportBody = z.object({ invite_code: requiredString('invite_code required', 16 * 1024) });
-const PeerBody = z.object({ peer_id: requiredString('peer_id required', 64) });
-const PolicyBody = z.object({ policy: z.string({ error: 'Invalid policy. Use: off, broker_only, full_relay' }) });
-const SendBody = z.object({
-  content: requiredString('Message content required', 65_536),
-  broadcast: z.boolean({ error: 'broadcast must be true or false' }).optional(),
-  peer_id: z.string({ error: 'peer_id must be a string' }).trim().max(64).optional(),
-  metadata: z.record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' }).optional(),
-});
 
 function optionalPort(raw: unknown): number | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -40,11 +30,11 @@ export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messa
     ctx.body = network.invite({ publicHost: host || undefined, publicPort: optionalPort(ctx.query.public_port) });
   });
   router.post('/p2p/invite/import', manage, async (ctx) => {
-    const body = await jsonBody(ctx, ImportBody, 'invite_code required');
+    const body = await jsonBody(ctx, ImportRequest, 'invite_code required');
     ctx.body = await network.importInvite(body.invite_code);
   });
   router.post('/p2p/reconnect', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PeerBody, 'peer_id required');
+    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
     ctx.body = await network.reconnect(body.peer_id);
   });
   router.post('/p2p/reconnect_all', manage, (ctx) => {
@@ -55,11 +45,11 @@ export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messa
     ctx.body = network.relayStatus();
   });
   router.post('/p2p/relay_policy', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PolicyBody, 'Invalid policy. Use: off, broker_only, full_relay');
+    const body = await jsonBody(ctx, PolicyRequest, 'Invalid policy. Use: off, broker_only, full_relay');
     ctx.body = network.setRelayPolicy(body.policy);
   });
   router.post('/p2p/send', requirePermission(keys, 'write_messages'), async (ctx) => {
-    const body = await jsonBody(ctx, SendBody, 'JSON data required');
+    const body = await jsonBody(ctx, SendRequestSchema, 'JSON data required');
     ctx.body = messages.send({
       content: body.content,
       metadata: body.metadata,

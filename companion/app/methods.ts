@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import type { AppMethod } from '../../protocol/app/contract.ts';
+import { ServiceError } from '../service/errors.ts';
+import {
+  ImportRequest,
+  KeyCreateRequest,
+  PeerRequest,
+  PolicyRequest,
+  PublicEndpointRequest,
+  SendRequestSchema,
+  requiredString,
+} from '../service/requests.ts';
+import type { AccountService } from '../service/account-service.ts';
+import type { KeyService } from '../service/key-service.ts';
+import type { MessageService } from '../service/message-service.ts';
+import type { NetworkService } from '../service/network-service.ts';
+import type { ProfileService } from '../service/profile-service.ts';
+import type { AppSession } from './session.ts';
+
+export interface AppServices {
+  accounts: AccountService;
+  network: NetworkService;
+  messages: MessageService;
+  keys: KeyService;
+  profiles: ProfileService;
+}
+
+/** What a method handler may do besides calling services: know its session and reach the others. */
+export interface MethodContext {
+  session: AppSession;
+  services: AppServices;
+  /** Logs this session in as `device` (after setup or login). */
+  authenticate(device: NonNullable<AppSession['device']>): void;
+  /** Closes every session of a revoked device, this one included. */
+  closeDevice(deviceId: string): void;
+  connectedDeviceIds(): Set<string>;
+}
+
+interface MethodSpec<S extends z.ZodType> {
+  /** Callable before login (setup, login, status). */
+  open?: boolean;
+  params: S;
+  handle(context: MethodContext, params: z.infer<S>): unknown;
+}
+
+const method = <S extends z.ZodType>(spec: MethodSpec<S>) => spec;
+const none = z.object({});
+const credentials = z.object({
+  username: requiredString('Username required', 64),
+  password: z.string({ error: 'Password required' }).min(1, { error: 'Password required' }).max(1024),
+});
+const profileUpdate = z.record(z.string(), z.unknown());
+
+/**
+ * Every app-link method: its params schema (validated here, at the edge) and its handler, which
+ * calls the same services as the REST API. Anything not marked `open` needs a logged-in browser.
+ */
+export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
+  'session.status': method({
+    open: true,
+    params: none,
+    handle: ({ session, services }) => services.accounts.status(session.device, deviceKeyId(session)),
+  }),
+  'session.setup': method({
+    open: true,
+    params: credentials,
+    async handle(context, { username, password }) {
+      const device = await context.services.accounts.setup(username, password, context.session.deviceKey, context.session.label);
+      context.authenticate(device);
+      return context.services.accounts.status(device, device.id);
+    },
+  }),
+  'session.login': method({
+    open: true,
+    params: credentials,
+    async handle(context, { username, password }) {
+      const device = await context.services.accounts.login(username, password, context.session.deviceKey, context.session.label);
+      context.authenticate(device);
+      return context.services.accounts.status(device, device.id);
+    },
+  }),
+  'session.logout': method({
+    params: none,
+    handle(context) {
+      const id = context.session.device!.id;
+      context.services.accounts.revokeDevice(id);
+      setTimeout(() => context.closeDevice(id), 0); // after the reply has gone out
+      return { status: 'logged_out' };
+    },
+  }),
+
+  'network.status': method({ params: none, handle: ({ services }) => services.network.status() }),
+  'network.invite': method({
+    params: PublicEndpointRequest,
+    handle: ({ services }, p) => services.network.invite({ publicHost: p.public_host || undefined, publicPort: p.public_port }),
+  }),
+  'network.import': method({ params: ImportRequest, handle: ({ services }, p) => services.network.importInvite(p.invite_code) }),
+  'network.peers': method({ params: none, handle: ({ services }) => ({ peers: services.network.peerSummaries() }) }),
+  'network.reconnect': method({ params: PeerRequest, handle: ({ services }, p) => services.network.reconnect(p.peer_id) }),
+  'network.relay_status': method({ params: none, handle: ({ services }) => services.network.relayStatus() }),
+  'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.network.setRelayPolicy(p.policy) }),
+
+  'messages.send': method({
+    params: SendRequestSchema.extend({ client_id: z.string().min(8).max(64).optional() }),
+    handle: ({ services }, p) =>
+      services.messages.sendFromApp({
+        content: p.content,
+        metadata: p.metadata,
+        broadcast: p.broadcast,
+        peerId: p.peer_id || undefined,
+        clientId: p.client_id,
+      }),
+  }),
+  'messages.since': method({
+    params: z.object({ cursor: z.number().int().min(0), limit: z.number().int().min(1).max(1000).optional() }),
+    handle: ({ services }, p) => services.messages.since(p.cursor, p.limit ?? 500),
+  }),
+  'messages.history': method({
+    params: z.object({
+      channel: z.string().min(1).max(64),
+      before: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(500).optional(),
+    }),
+    handle: ({ services }, p) => services.messages.history(p.channel, p.before, p.limit ?? 100),
+  }),
+  'messages.channels': method({ params: none, handle: ({ services }) => services.messages.channels() }),
+
+  'keys.list': method({ params: none, handle: ({ services }) => services.keys.list() }),
+  'keys.create': method({
+    params: KeyCreateRequest,
+    handle: ({ services }, p) => services.keys.create({ permissions: p.permissions, name: p.name, expiresDays: p.expires_days }),
+  }),
+  'keys.revoke': method({ params: z.object({ id: requiredString('id required', 64) }), handle: ({ services }, p) => services.keys.revoke(p.id) }),
+
+  'devices.list': method({
+    params: none,
+    handle: (context) => context.services.accounts.devices(context.session.device!.id, context.connectedDeviceIds()),
+  }),
+  'devices.revoke': method({
+    params: z.object({ id: requiredString('id required', 64) }),
+    handle(context, { id }) {
+      const result = context.services.accounts.revokeDevice(id);
+      setTimeout(() => context.closeDevice(id), 0);
+      return result;
+    },
+  }),
+
+  'profile.get': method({ params: none, handle: ({ services }) => services.profiles.get() }),
+  'profile.set_user': method({ params: profileUpdate, handle: ({ services }, p) => services.profiles.setUser(p) }),
+  'profile.set_device': method({ params: profileUpdate, handle: ({ services }, p) => services.profiles.setDevice(p) }),
+};
+
+function deviceKeyId(session: AppSession): string {
+  return Buffer.from(session.deviceKey).toString('base64url').slice(0, 16);
+}
+
+export function lookupMethod(name: string): MethodSpec<z.ZodType> {
+  const spec = (METHODS as Record<string, MethodSpec<z.ZodType> | undefined>)[name];
+  if (!spec) throw new ServiceError(404, `Unknown method: ${name}`);
+  return spec;
+}

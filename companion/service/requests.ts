@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+/**
+ * Request shapes shared by the REST API and the app link: one schema per operation, with the
+ * error message each missing field gets (the original Canopy's strings where it had one).
+ */
+export const requiredString = (message: string, max = 4096) =>
+  z.string({ error: message }).trim().min(1, { error: message }).max(max, { error: `Value too long (max ${max} characters)` });
+
+export const ImportRequest = z.object({ invite_code: requiredString('invite_code required', 16 * 1024) });
+export const PeerRequest = z.object({ peer_id: requiredString('peer_id required', 64) });
+export const PolicyRequest = z.object({ policy: z.string({ error: 'Invalid policy. Use: off, broker_only, full_relay' }) });
+export const SendRequestSchema = z.object({
+  content: requiredString('Message content required', 65_536),
+  broadcast: z.boolean({ error: 'broadcast must be true or false' }).optional(),
+  peer_id: z.string({ error: 'peer_id must be a string' }).trim().max(64).optional(),
+  metadata: z.record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' }).optional(),
+});
+export const KeyCreateRequest = z.object({
+  permissions: z.array(z.string(), { error: 'permissions must be a list' }).max(32),
+  name: z.string().trim().max(100).optional(),
+  expires_days: z.number().int().min(1, { error: 'expires_days must be a positive integer' }).max(3650).optional(),
+});
+export const PublicEndpointRequest = z.object({
+  public_host: z.string().trim().max(253).optional(),
+  public_port: z.number().int().min(1, { error: 'Invalid public_port: expected 1-65535' }).max(65535, { error: 'Invalid public_port: expected 1-65535' }).optional(),
+});

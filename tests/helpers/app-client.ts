@@ -1,0 +1,55 @@
+// A Node stand-in for the browser's side of the app link, built from the same protocol code:
+// Noise XX as initiator with a device key, then requests and pushes inside the session.
+import { nodeCrypto } from '../../companion/crypto/node.ts';
+import { APP_LINK_PROLOGUE_TEXT, type AppMethod, type CompanionHello } from '../../protocol/app/contract.ts';
+import { decodeServerFrame, encodeAppFrame } from '../../protocol/app/frames.ts';
+import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
+import { generateKeyPair, type KeyPair } from '../../protocol/crypto/types.ts';
+import { SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
+import { openRaw } from './raw-peer.ts';
+
+export interface AppReply {
+  ok: boolean;
+  result?: any;
+  error?: { status: number; message: string; details?: Record<string, unknown> };
+}
+
+export const newDeviceKey = (): KeyPair => generateKeyPair(nodeCrypto, 'x25519');
+
+export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDeviceKey(), label = 'Test browser') {
+  const connection = await openRaw(`${baseUrl.replace(/^http/, 'ws')}/api/v1/app`);
+  const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: deviceKey, prologue: utf8(APP_LINK_PROLOGUE_TEXT) });
+  connection.ws.send(noise.writeMessage(new Uint8Array(0)));
+  const hello = JSON.parse(fromUtf8(noise.readMessage(await connection.next()))) as CompanionHello;
+  const companionKey = noise.remoteStaticKey!;
+  connection.ws.send(noise.writeMessage(utf8(JSON.stringify({ label }))));
+  const transport = SecureTransport.fromHandshake(noise);
+
+  const pending = new Map<number, (reply: AppReply) => void>();
+  const pushes: Array<{ topic: string; data: any }> = [];
+  let nextId = 1;
+  void (async () => {
+    for (;;) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await connection.next();
+      } catch {
+        return;
+      }
+      const decoded = decodeServerFrame(transport.open(bytes));
+      if (!decoded.ok) throw new Error(decoded.error);
+      const frame = decoded.frame;
+      if (frame.t === 'res') pending.get(frame.id)?.(frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error });
+      else if (frame.t === 'push') pushes.push({ topic: frame.topic, data: frame.data });
+      else if (frame.t === 'ping') connection.ws.send(transport.seal(encodeAppFrame({ t: 'pong', n: frame.n })));
+    }
+  })();
+
+  const call = (method: AppMethod | string, params: Record<string, unknown> = {}): Promise<AppReply> => {
+    const id = nextId++;
+    const reply = new Promise<AppReply>((resolve) => pending.set(id, resolve));
+    connection.ws.send(transport.seal(encodeAppFrame({ t: 'req', id, method: method as AppMethod, params })));
+    return reply;
+  };
+  return { hello, companionKey, deviceKey, call, pushes, closed: connection.closed, close: () => connection.ws.close() };
+}

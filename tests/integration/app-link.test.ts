@@ -1,0 +1,130 @@
+// The web app's encrypted link, driven from Node: accounts, remembered browsers, revocation,
+// idempotent outbox sends, cursor sync and live pushes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeCrypto } from '../../companion/crypto/node.ts';
+import { b58decode } from '../../protocol/bytes.ts';
+import { peerIdMatches } from '../../protocol/identity.ts';
+import { apiClient, createKey, eventually } from '../helpers/api.ts';
+import { connectApp, newDeviceKey } from '../helpers/app-client.ts';
+import { startInstance, type Instance } from '../helpers/instance.ts';
+
+let node: Instance;
+const owner = newDeviceKey();
+const PASSWORD = 'correct horse battery';
+
+beforeAll(async () => {
+  node = await startInstance();
+});
+afterAll(async () => node?.stop());
+
+describe('app link', () => {
+  it('introduces the companion with a verifiable identity and refuses calls before login', async () => {
+    const app = await connectApp(node.url, owner);
+    const status = (await apiClient(node.url).get('/p2p/status')).body;
+    expect(app.hello.peer_id).toBe(status.peer_id);
+    expect(peerIdMatches(nodeCrypto, app.hello.peer_id, b58decode(app.hello.ed25519_key))).toBe(true);
+    const session = await app.call('session.status');
+    expect(session.result).toMatchObject({ setup_required: true, authenticated: false, username: null });
+    expect((await app.call('network.peers')).error).toMatchObject({ status: 401, message: 'Not logged in' });
+    app.close();
+  });
+
+  it('sets up the account once and remembers this browser by its device key', async () => {
+    const app = await connectApp(node.url, owner);
+    expect((await app.call('session.setup', { username: 'alice', password: 'short' })).error?.message).toMatch(/at least 8/);
+    const setup = await app.call('session.setup', { username: 'alice', password: PASSWORD });
+    expect(setup.result).toMatchObject({ authenticated: true, username: 'alice', setup_required: false });
+    expect((await app.call('session.setup', { username: 'mallory', password: PASSWORD })).error?.status).toBe(409);
+    app.close();
+
+    const again = await connectApp(node.url, owner);
+    expect((await again.call('session.status')).result).toMatchObject({ authenticated: true, username: 'alice' });
+    expect((await again.call('network.peers')).ok).toBe(true);
+    again.close();
+  });
+
+  it('rejects a wrong password clearly and rate-limits guessing', async () => {
+    const guesser = await connectApp(node.url);
+    for (let i = 0; i < 5; i++) {
+      expect((await guesser.call('session.login', { username: 'alice', password: `wrong ${i}` })).error).toEqual({
+        status: 401,
+        message: 'Invalid username or password',
+        details: {},
+      });
+    }
+    const blocked = await guesser.call('session.login', { username: 'alice', password: PASSWORD });
+    expect(blocked.error?.status).toBe(429);
+    expect(blocked.error?.message).toMatch(/Too many failed logins/);
+    // Another browser with the right password is not locked out.
+    const laptop = await connectApp(node.url);
+    expect((await laptop.call('session.login', { username: 'alice', password: PASSWORD })).result).toMatchObject({ authenticated: true });
+    guesser.close();
+    laptop.close();
+  });
+
+  it('validates parameters and names unknown methods', async () => {
+    const app = await connectApp(node.url, owner);
+    expect((await app.call('messages.send', { broadcast: true })).error).toMatchObject({ status: 400, message: 'Message content required' });
+    expect((await app.call('messages.since', { cursor: -1 })).error?.status).toBe(400);
+    expect((await app.call('no.such.method')).error).toMatchObject({ status: 404, message: 'Unknown method: no.such.method' });
+    app.close();
+  });
+
+  it('makes outbox sends idempotent and syncs by cursor', async () => {
+    const app = await connectApp(node.url, owner);
+    const first = await app.call('messages.send', { content: 'from the outbox', broadcast: true, client_id: 'c-0000000001' });
+    const retry = await app.call('messages.send', { content: 'from the outbox', broadcast: true, client_id: 'c-0000000001' });
+    expect(retry.result.message_id).toBe(first.result.message_id);
+    expect(first.result.message).toMatchObject({ channel: 'general', content: 'from the outbox', direction: 'outgoing', kind: 'post' });
+    const all = await app.call('messages.since', { cursor: 0 });
+    expect(all.result.messages.filter((m: any) => m.content === 'from the outbox')).toHaveLength(1);
+    const after = await app.call('messages.since', { cursor: all.result.cursor });
+    expect(after.result).toMatchObject({ messages: [], has_more: false, cursor: all.result.cursor });
+    app.close();
+  });
+
+  it('pushes messages stored by other paths (here: the REST API) live', async () => {
+    const app = await connectApp(node.url, owner);
+    const rest = apiClient(node.url, await createKey(node.dataDir));
+    await rest.post('/p2p/send', { content: 'via REST', broadcast: true });
+    const push = await eventually('message push', async () => app.pushes.find((p) => p.topic === 'message' && p.data.content === 'via REST'));
+    expect(push.data).toMatchObject({ channel: 'general', kind: 'post', direction: 'outgoing' });
+    app.close();
+  });
+
+  it('lists browsers and revokes one, closing its link at once', async () => {
+    const app = await connectApp(node.url, owner);
+    const phoneKey = newDeviceKey();
+    const phone = await connectApp(node.url, phoneKey, 'Phone');
+    await phone.call('session.login', { username: 'alice', password: PASSWORD });
+    const listed = await app.call('devices.list');
+    const phoneEntry = listed.result.devices.find((d: any) => d.label === 'Phone');
+    expect(phoneEntry).toMatchObject({ current: false, connected: true });
+    expect(listed.result.devices.find((d: any) => d.current)).toBeTruthy();
+
+    await app.call('devices.revoke', { id: phoneEntry.id });
+    const closed = await phone.closed;
+    expect(closed.code).toBe(4002);
+    expect(phone.pushes.some((p) => p.topic === 'session' && p.data.revoked)).toBe(true);
+    const back = await connectApp(node.url, phoneKey, 'Phone');
+    expect((await back.call('session.status')).result.authenticated).toBe(false);
+    back.close();
+    app.close();
+  });
+
+  it('keeps profiles and validates avatars', async () => {
+    const app = await connectApp(node.url, owner);
+    const saved = await app.call('profile.set_user', { display_name: 'Alice', bio: 'hi' });
+    expect(saved.result.user).toMatchObject({ display_name: 'Alice', bio: 'hi', avatar: null });
+    expect((await app.call('profile.set_device', { avatar: 'javascript:alert(1)' })).error?.status).toBe(400);
+    expect((await app.call('profile.get')).result.user.display_name).toBe('Alice');
+    app.close();
+  });
+
+  it('closes a link that is not a Noise handshake', async () => {
+    const { openRaw } = await import('../helpers/raw-peer.ts');
+    const raw = await openRaw(`${node.url.replace('http', 'ws')}/api/v1/app`);
+    raw.ws.send(new Uint8Array(100));
+    expect((await raw.closed).code).toBe(4001);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * The browser's own database (IndexedDB via Dexie): this device's key, the pinned companion key,
+ * and a replica of history the UI renders from, so the app opens instantly and reads offline.
+ * The companion stays the source of truth; everything here except `device`, `pins` and `outbox`
+ * can be rebuilt by syncing again.
+ */
+import Dexie, { type EntityTable } from 'dexie';
+import type { KeyPair } from '../../protocol/crypto/types.ts';
+import type { AppMessage, DeviceProfile, PeerSummary, Profile, SessionStatus } from '../../protocol/app/contract.ts';
+import type { CompanionPin, LinkStore } from './link/app-link.ts';
+
+/** This browser's X25519 device key (the Noise static key of the app link). One row. */
+export interface DeviceKeyRow {
+  id: 'device';
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+  createdAt: number;
+}
+
+/** The companion key pinned on first contact (trust on first use). One row. */
+export interface PinRow extends CompanionPin {
+  id: 'companion';
+}
+
+/** One entry of `messages.channels` (= GET /api/v1/channels). */
+export interface ChannelRow {
+  id: string;
+  name: string;
+  description: string;
+  origin_peer: string | null;
+  message_count: number;
+  last_message_at: string | null;
+}
+
+export type ProfileRow = ({ id: 'user' } & Profile) | ({ id: 'device' } & DeviceProfile);
+export type ProfileId = ProfileRow['id'];
+
+export type OutboxState = 'pending' | 'sending' | 'failed';
+
+/**
+ * A message written in this browser that the companion has not confirmed yet. It is written
+ * before anything is sent, so it survives a closed tab or a dead link; `client_id` makes the
+ * companion's `messages.send` idempotent when a send is retried.
+ */
+export interface OutboxRow {
+  client_id: string;
+  channel: string;
+  /** DM recipient; null for channel posts. */
+  peer_id: string | null;
+  broadcast: boolean;
+  content: string;
+  metadata: Record<string, unknown>;
+  created_at: number;
+  state: OutboxState;
+  /** Why a failed row was refused (shown next to it). */
+  error: string | null;
+}
+
+/** Small key/value facts about this browser's state. */
+export interface MetaValues {
+  /** Highest cursor up to which the replica holds every message. */
+  cursor: number;
+  /** The username this browser last authenticated as; its presence means "render from the replica". */
+  username: string;
+  /** The companion's last session.status, so a browser that opens offline can still show who is logged in. */
+  status: SessionStatus;
+}
+export type MetaKey = keyof MetaValues;
+export interface MetaRow {
+  key: string;
+  value: unknown;
+}
+
+export type CanopyDb = Dexie & {
+  device: EntityTable<DeviceKeyRow, 'id'>;
+  pins: EntityTable<PinRow, 'id'>;
+  messages: EntityTable<AppMessage, 'id'>;
+  channels: EntityTable<ChannelRow, 'id'>;
+  peers: EntityTable<PeerSummary, 'peer_id'>;
+  profiles: EntityTable<ProfileRow, 'id'>;
+  outbox: EntityTable<OutboxRow, 'client_id'>;
+  meta: EntityTable<MetaRow, 'key'>;
+};
+
+export const DB_NAME = 'canopy';
+
+function createDb(): CanopyDb {
+  const db = new Dexie(DB_NAME) as CanopyDb;
+  db.version(1).stores({
+    device: 'id',
+    pins: 'id',
+    // cursor: sync order; [channel+cursor]: a channel's newest page and scroll-back;
+    // [channel+ts]: ordering by author time; peer_id: DM conversations (null is not indexed).
+    messages: 'id, cursor, [channel+cursor], [channel+ts], peer_id',
+    channels: 'id',
+    peers: 'peer_id',
+    profiles: 'id',
+    outbox: 'client_id, created_at, channel, state',
+    meta: 'key',
+  });
+  return db;
+}
+
+export const db: CanopyDb = createDb();
+
+export async function getMeta<K extends MetaKey>(key: K): Promise<MetaValues[K] | undefined> {
+  const row = await db.meta.get(key);
+  return row?.value as MetaValues[K] | undefined;
+}
+
+export async function setMeta<K extends MetaKey>(key: K, value: MetaValues[K]): Promise<void> {
+  await db.meta.put({ key, value });
+}
+
+export async function deleteMeta(key: MetaKey): Promise<void> {
+  await db.meta.delete(key);
+}
+
+/** The app link's device key and pin, kept in IndexedDB. */
+export const linkStore: LinkStore = {
+  async loadOrCreateDeviceKey(create) {
+    // One rw transaction: IndexedDB serialises it across tabs, so two tabs opening on first visit
+    // agree on a single device key.
+    return db.transaction('rw', db.device, async () => {
+      const row = await db.device.get('device');
+      if (row) return { publicKey: row.publicKey, secretKey: row.secretKey } satisfies KeyPair;
+      const pair = create();
+      await db.device.put({ id: 'device', publicKey: pair.publicKey, secretKey: pair.secretKey, createdAt: Date.now() });
+      return pair;
+    });
+  },
+  async loadPin() {
+    const row = await db.pins.get('companion');
+    if (!row) return undefined;
+    const { id: _id, ...pin } = row;
+    return pin;
+  },
+  async savePin(pin) {
+    await db.pins.put({ id: 'companion', ...pin });
+  },
+};
+
+/** Forgets the device key: the next handshake makes a new one, which the companion does not know. */
+export async function rotateDeviceKey(): Promise<void> {
+  await db.device.clear();
+}
+
+/** Drops the replica and the outbox (everything the companion can give back, plus unsent drafts). */
+export async function clearReplica(): Promise<void> {
+  await db.transaction('rw', [db.messages, db.channels, db.peers, db.profiles, db.outbox, db.meta], async () => {
+    await Promise.all([db.messages.clear(), db.channels.clear(), db.peers.clear(), db.profiles.clear(), db.outbox.clear(), db.meta.clear()]);
+  });
+}
+
+/** Deletes the whole database, pin and device key included. Other tabs are closed out of it by Dexie. */
+export async function deleteEverything(): Promise<void> {
+  db.close();
+  await Dexie.delete(DB_NAME);
+}

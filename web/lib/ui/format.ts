@@ -1,0 +1,38 @@
+/** Small display helpers shared by the pages. */
+
+/** The first characters of a peer id, enough to tell peers apart at a glance. */
+export function shortId(id: string, length = 8): string {
+  return id.length > length ? `${id.slice(0, length)}…` : id;
+}
+
+/** A peer's name for display: its display name, else its short peer id. */
+export function peerName(peerId: string, displayName: string | null | undefined): string {
+  return displayName?.trim() || shortId(peerId);
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function toDate(value: number | string): Date {
+  return new Date(value);
+}
+
+/** "14:05" today, "12 Mar 2026, 14:05" otherwise. */
+export function formatMessageTime(value: number | string): string {
+  const date = toDate(value);
+  const now = new Date();
+  return date.toDateString() === now.toDateString() ? timeFormat.format(date) : dateTimeFormat.format(date);
+}
+
+/** A full date and time, or a dash for "never". */
+export function formatDateTime(value: number | string | null | undefined): string {
+  if (value === null || value === undefined) return '—';
+  const date = toDate(value);
+  return Number.isNaN(date.getTime()) ? '—' : dateTimeFormat.format(date);
+}
+
+/** The message of anything thrown: AppError, Error or otherwise. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
