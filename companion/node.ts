@@ -97,8 +97,11 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {
-    const row = store.events.get(id);
-    if (row) appServer.broadcast('message', messages.appMessages([row])[0]!);
+    // After the current transaction: an outbox send records its client id there, and the push carries it.
+    setImmediate(() => {
+      const row = store.events.get(id);
+      if (row) appServer.broadcast('message', messages.appMessages([row])[0]!);
+    });
   });
   sync.on('delivery', (id) => appServer.broadcast('delivery', { id, delivery_state: messages.overallDelivery(id) }));
   const pushPeers = () => appServer.broadcast('peers', { peers: network.peerSummaries() });

@@ -80,7 +80,9 @@ export class MessageService {
   /** Rows in the shape the web app stores, with the delivery state of our own. */
   appMessages(rows: MessageRow[]): AppMessage[] {
     const me = this.identity.peerId;
-    const states = this.store.deliveries.summary(rows.filter((r) => r.author === me).map((r) => r.id));
+    const own = rows.filter((r) => r.author === me).map((r) => r.id);
+    const states = this.store.deliveries.summary(own);
+    const clientIds = this.store.clientSends.clientIdsFor(own);
     return rows.map((row) => ({
       id: row.id,
       cursor: row.cursor,
@@ -94,6 +96,7 @@ export class MessageService {
       peer_id: isDmChannel(row.channel) ? dmCounterpart(row.channel, me) : null,
       direction: row.author === me ? 'outgoing' : 'incoming',
       delivery_state: row.author === me ? ((states.get(row.id) as DeliveryState | undefined) ?? 'queued') : null,
+      client_id: clientIds.get(row.id) ?? null,
     }));
   }
 

@@ -66,6 +66,8 @@ export interface AppMessage {
   direction: 'incoming' | 'outgoing';
   /** Own messages only: the lowest state across recipients. */
   delivery_state: DeliveryState | null;
+  /** Own messages sent from a web outbox: the outbox entry's id, so the replica can replace it. */
+  client_id: string | null;
 }
 
 export interface SessionStatus {

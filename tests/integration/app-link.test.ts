@@ -75,7 +75,17 @@ describe('app link', () => {
     const first = await app.call('messages.send', { content: 'from the outbox', broadcast: true, client_id: 'c-0000000001' });
     const retry = await app.call('messages.send', { content: 'from the outbox', broadcast: true, client_id: 'c-0000000001' });
     expect(retry.result.message_id).toBe(first.result.message_id);
-    expect(first.result.message).toMatchObject({ channel: 'general', content: 'from the outbox', direction: 'outgoing', kind: 'post' });
+    expect(first.result.message).toMatchObject({
+      channel: 'general',
+      content: 'from the outbox',
+      direction: 'outgoing',
+      kind: 'post',
+      client_id: 'c-0000000001',
+    });
+    const pushed = await eventually('push of the outbox send', async () =>
+      app.pushes.find((p) => p.topic === 'message' && p.data.id === first.result.message_id),
+    );
+    expect(pushed.data.client_id).toBe('c-0000000001');
     const all = await app.call('messages.since', { cursor: 0 });
     expect(all.result.messages.filter((m: any) => m.content === 'from the outbox')).toHaveLength(1);
     const after = await app.call('messages.since', { cursor: all.result.cursor });

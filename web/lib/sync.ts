@@ -92,8 +92,11 @@ function isPermanentFailure(error: unknown): error is AppError {
 
 /** Within a transaction on messages+meta: stores rows and advances the cursor only over a complete prefix. */
 async function storeMessages(rows: AppMessage[], completeUpTo: number | null): Promise<{ gap: boolean }> {
-  return db.transaction('rw', db.messages, db.meta, async () => {
+  return db.transaction('rw', db.messages, db.meta, db.outbox, async () => {
     if (rows.length) await db.messages.bulkPut(rows);
+    // A stored message that left this browser's outbox replaces its outbox entry at once.
+    const sent = rows.flatMap((row) => (row.client_id ? [row.client_id] : []));
+    if (sent.length) await db.outbox.bulkDelete(sent);
     const stored = (await getMeta('cursor')) ?? 0;
     if (completeUpTo !== null) {
       // A pull returns everything up to its cursor, so it is a complete prefix by construction.
