@@ -15,7 +15,6 @@ import { GENERAL_CHANNEL } from './sync.ts';
 /** A message as shown: stored rows, plus outbox rows not yet accepted by the companion. */
 export interface DisplayMessage extends AppMessage {
   /** Set for outbox rows only. */
-  client_id?: string;
   outbox_state?: OutboxState;
   /** Why the companion refused a failed outbox row. */
   outbox_error?: string | null;
