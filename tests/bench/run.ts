@@ -7,6 +7,7 @@ import { benchCryptoBackends, benchNoiseHandshakes } from './crypto.ts';
 import { benchEndToEnd } from './e2e.ts';
 import { formatTable, now, ratioOf, TempDirs, type Row } from './harness.ts';
 import { benchLinkEstablishment, benchLinkThroughput } from './links.ts';
+import { benchWebApp } from './web.ts';
 
 const REPORT_DIR = fileURLToPath(new URL('../../reports/', import.meta.url));
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       return result.rows;
     });
     await step('end to end', () => benchEndToEnd(dirs, bareWsRate));
+    await step('web app', () => benchWebApp(dirs));
   } finally {
     dirs.cleanup();
   }
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
 
   console.log(`\nCanopy benchmark (${machine}; ${seconds.toFixed(1)} s)\n`);
   console.log(formatTable(rows));
-  console.log('\nratio = canopy / baseline: for rates higher is better, for latencies lower is better.');
+  console.log('\nratio = canopy / baseline: for rates higher is better, for latencies and sizes lower is better.');
   console.log('Everything runs in this one process on 127.0.0.1: sender and receiver share one event loop.');
   const notes = [...new Set(rows.map((r) => r.detail).filter(Boolean))];
   if (notes.length) console.log(`\nWhat was measured:\n${notes.map((n) => `- ${n}`).join('\n')}`);
