@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ensureBuild } from '../scripts/ensure-build.js';
 import { CANOPY_VERSION } from '../protocol/version.ts';
+import { keyFingerprint } from '../protocol/app/fingerprint.ts';
+import { nodeCrypto } from './crypto/node.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
 import { DEFAULT_KEY_PERMISSIONS, PERMISSIONS } from './service/permissions.ts';
@@ -63,7 +65,8 @@ async function start(args: string[]): Promise<number> {
     `Canopy ${CANOPY_VERSION} running as peer ${companion.identity.peerId}\n` +
       `  Web UI and REST API: http://${shown}:${webPort}\n` +
       `  Mesh listener:       ws://${host}:${meshPort}/p2p\n` +
-      `  Data:                ${companion.paths.deviceDir}\n`,
+      `  Data:                ${companion.paths.deviceDir}\n` +
+      `  Key fingerprint:     ${keyFingerprint(nodeCrypto, companion.identity.x25519.publicKey)} (the web app shows it at login)\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
