@@ -64,20 +64,14 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'session.setup': method({
     open: true,
     params: credentials,
-    async handle(context, { username, password }) {
-      const device = await context.services.accounts.setup(username, password, context.session.deviceKey, context.session.label);
-      context.authenticate(device);
-      return context.services.accounts.status(device, device.id);
-    },
+    handle: (context, { username, password }) =>
+      logIn(context, context.services.accounts.setup(username, password, context.session.deviceKey, context.session.label)),
   }),
   'session.login': method({
     open: true,
     params: credentials,
-    async handle(context, { username, password }) {
-      const device = await context.services.accounts.login(username, password, context.session.deviceKey, context.session.label);
-      context.authenticate(device);
-      return context.services.accounts.status(device, device.id);
-    },
+    handle: (context, { username, password }) =>
+      logIn(context, context.services.accounts.login(username, password, context.session.deviceKey, context.session.label)),
   }),
   'session.logout': method({
     params: none,
@@ -149,6 +143,13 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'profile.set_user': method({ params: profileUpdate, handle: ({ services }, p) => services.profiles.setUser(p) }),
   'profile.set_device': method({ params: profileUpdate, handle: ({ services }, p) => services.profiles.setDevice(p) }),
 };
+
+/** Finishes setup or login: this session now acts as the device, and learns its new status. */
+async function logIn(context: MethodContext, registering: Promise<NonNullable<AppSession['device']>>) {
+  const device = await registering;
+  context.authenticate(device);
+  return context.services.accounts.status(device, device.id);
+}
 
 function deviceKeyId(session: AppSession): string {
   return Buffer.from(session.deviceKey).toString('base64url').slice(0, 16);

@@ -1,0 +1,77 @@
+// The `canopy` fixture: everything a browser test starts (companions, browser contexts, extra
+// browsers) is tracked here and torn down after the test, and every page's uncaught errors
+// (`pageerror`) are collected — a test fails if any page threw, even when its assertions passed.
+import { chromium, expect, test as base, type Browser, type BrowserContext, type BrowserContextOptions, type LaunchOptions, type Page } from '@playwright/test';
+import { startInstance, type Instance, type StartOptions } from '../../helpers/instance.ts';
+
+export interface CanopyUser {
+  context: BrowserContext;
+  page: Page;
+}
+
+export class Canopy {
+  readonly #browser: Browser;
+  readonly #launchOptions: LaunchOptions;
+  readonly #instances: Instance[] = [];
+  readonly #contexts: BrowserContext[] = [];
+  readonly #browsers: Browser[] = [];
+  /** `label: message` of every uncaught page error so far. */
+  readonly pageErrors: string[] = [];
+  #pages = 0;
+
+  constructor(browser: Browser, launchOptions: LaunchOptions) {
+    this.#browser = browser;
+    this.#launchOptions = launchOptions;
+  }
+
+  /** A real companion on 127.0.0.1; stopped (data dir removed) after the test. */
+  async startInstance(options: StartOptions = {}): Promise<Instance> {
+    const instance = await startInstance(options);
+    this.#instances.push(instance);
+    return instance;
+  }
+
+  /** A fresh browser context (its own IndexedDB, device key, service worker) with one page. */
+  async newUser(options: BrowserContextOptions = {}, browser: Browser = this.#browser): Promise<CanopyUser> {
+    const context = await browser.newContext(options);
+    this.#contexts.push(context);
+    const page = await context.newPage();
+    this.watch(page);
+    return { context, page };
+  }
+
+  /** Collects `pageerror`s of a page (newUser does it for its own pages). */
+  watch(page: Page, label = `page ${++this.#pages}`): void {
+    page.on('pageerror', (error) => this.pageErrors.push(`${label}: ${error.stack ?? error.message}`));
+  }
+
+  /** Another Chromium with extra command-line switches (e.g. --host-resolver-rules); closed after the test. */
+  async launchBrowser(extraArgs: string[]): Promise<Browser> {
+    const browser = await chromium.launch({
+      ...this.#launchOptions,
+      args: [...(this.#launchOptions.args ?? []), ...extraArgs],
+    });
+    this.#browsers.push(browser);
+    return browser;
+  }
+
+  async dispose(): Promise<void> {
+    for (const context of this.#contexts.splice(0)) await context.close().catch(() => {});
+    for (const browser of this.#browsers.splice(0)) await browser.close().catch(() => {});
+    await Promise.all(this.#instances.splice(0).map((instance) => instance.stop().catch(() => {})));
+  }
+}
+
+export const test = base.extend<{ canopy: Canopy }>({
+  canopy: async ({ browser, launchOptions }, use) => {
+    const canopy = new Canopy(browser, launchOptions);
+    try {
+      await use(canopy);
+    } finally {
+      await canopy.dispose();
+    }
+    expect(canopy.pageErrors, 'uncaught errors in the pages (pageerror)').toEqual([]);
+  },
+});
+
+export { expect };
