@@ -11,6 +11,7 @@ import { resolveInstancePaths, type InstancePaths } from './instance/paths.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { LinkManager } from './mesh/link-manager.ts';
 import { Reconnector } from './mesh/reconnector.ts';
+import { ProfileExchange } from './mesh/profile-exchange.ts';
 import { SyncEngine } from './mesh/sync.ts';
 import { advertisedEndpoints } from './service/endpoints.ts';
 import { AccountService } from './service/account-service.ts';
@@ -63,6 +64,9 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const manager = new LinkManager({ crypto, identity, log, advertisedEndpoints: () => endpoints });
   const reconnector = new Reconnector(manager, store.peers, log);
   const sync = new SyncEngine(crypto, identity, store, manager, log);
+  const profiles = new ProfileService(store.settings);
+  const profileExchange = new ProfileExchange(store, manager, profiles);
+  profiles.onChange = () => profileExchange.announce();
 
   manager.on('up', (link) => {
     store.peers.saveFromHandshake({
@@ -73,7 +77,9 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     });
     store.peers.markConnected(link.peerId, link.info.endpoint, Date.now());
     reconnector.linkUp(link.peerId);
+    link.onFrame((frame) => (frame.t === 'profile' ? profileExchange.receive(link, frame) : sync.handleFrame(link, frame)));
     sync.linkUp(link);
+    profileExchange.linkUp(link);
   });
   manager.on('down', (peerId) => reconnector.linkDown(peerId));
 
@@ -91,7 +97,6 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const messages = new MessageService(crypto, identity, store, manager, sync);
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId);
-  const profiles = new ProfileService(store.settings);
   const app = createApiApp({ store, network, messages, keys, log, buildDir: config.buildDir ?? DEFAULT_BUILD_DIR });
   const appServer = new AppServer(crypto, identity, store, { accounts, network, messages, keys, profiles }, log);
 
@@ -107,6 +112,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const pushPeers = () => appServer.broadcast('peers', { peers: network.peerSummaries() });
   manager.on('up', pushPeers);
   manager.on('down', pushPeers);
+  profileExchange.on('changed', pushPeers);
 
   const server = createServer(app.callback());
   server.on('upgrade', (request, socket, head) => {

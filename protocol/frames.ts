@@ -133,6 +133,15 @@ const frameSchemas = {
   events: z.object({ t: z.literal('events'), events: z.array(SignedEventSchema).min(1).max(MAX_EVENTS_PER_FRAME) }),
   sync_done: z.object({ t: z.literal('sync_done') }),
   ack: z.object({ t: z.literal('ack'), ids: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-char lowercase hex event id')).max(MAX_ACK_IDS) }),
+  // The sender's own profile card. Only sent over a direct link, whose Noise handshake already
+  // proved who the sender is, so it needs no signature of its own.
+  profile: z.object({
+    t: z.literal('profile'),
+    display_name: z.string().max(64),
+    bio: z.string().max(500),
+    device_name: z.string().max(64),
+    device_description: z.string().max(200),
+  }),
 } as const;
 
 export const FrameSchema = z.discriminatedUnion('t', [
@@ -142,6 +151,7 @@ export const FrameSchema = z.discriminatedUnion('t', [
   frameSchemas.events,
   frameSchemas.sync_done,
   frameSchemas.ack,
+  frameSchemas.profile,
 ]);
 
 /**

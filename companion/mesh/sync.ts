@@ -14,6 +14,8 @@ import { missingFor, type VersionVector } from '../../protocol/mesh/vectors.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/index.ts';
 import type { Link, LinkFrame } from './link.ts';
+
+export type SyncFrame = Extract<LinkFrame, { t: 'sync' | 'events' | 'ack' | 'sync_done' }>;
 import type { LinkManager } from './link-manager.ts';
 
 const BATCH_SIZE = 200;
@@ -50,7 +52,6 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   linkUp(link: Link): void {
-    link.onFrame((frame) => this.onFrame(link, frame));
     link.send({ t: 'sync', vectors: this.store.events.vector(this.entitled(link.peerId)) });
   }
 
@@ -84,7 +85,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     this.emit('delivery', id, peerId, state);
   }
 
-  private onFrame(link: Link, frame: LinkFrame): void {
+  handleFrame(link: Link, frame: SyncFrame): void {
     switch (frame.t) {
       case 'sync':
         void this.sendMissing(link, frame.vectors).catch((error: Error) =>

@@ -25,6 +25,9 @@ function avatar(value: unknown): string | null {
 
 /** This instance's user profile and device profile, kept locally (propagation to peers comes with profile sync). */
 export class ProfileService {
+  /** Called after either profile changed, so peers can be told. */
+  onChange: () => void = () => {};
+
   constructor(private readonly settings: SettingsRepository) {}
 
   get(): { user: Profile; device: DeviceProfile } {
@@ -40,6 +43,7 @@ export class ProfileService {
     if ('bio' in update) user.bio = text(update.bio, 'bio', 500);
     if ('avatar' in update) user.avatar = avatar(update.avatar);
     this.settings.set('profile.user', user);
+    this.onChange();
     return { user };
   }
 
@@ -49,6 +53,7 @@ export class ProfileService {
     if ('description' in update) device.description = text(update.description, 'description', 200);
     if ('avatar' in update) device.avatar = avatar(update.avatar);
     this.settings.set('profile.device', device);
+    this.onChange();
     return { device };
   }
 }
