@@ -1,6 +1,7 @@
 // The `canopy` fixture: everything a browser test starts (companions, browser contexts, extra
 // browsers) is tracked here and torn down after the test, and every page's uncaught errors
 // (`pageerror`) are collected — a test fails if any page threw, even when its assertions passed.
+import { rmSync } from 'node:fs';
 import { chromium, expect, test as base, type Browser, type BrowserContext, type BrowserContextOptions, type LaunchOptions, type Page } from '@playwright/test';
 import { startInstance, type Instance, type StartOptions } from '../../helpers/instance.ts';
 
@@ -58,7 +59,12 @@ export class Canopy {
   async dispose(): Promise<void> {
     for (const context of this.#contexts.splice(0)) await context.close().catch(() => {});
     for (const browser of this.#browsers.splice(0)) await browser.close().catch(() => {});
-    await Promise.all(this.#instances.splice(0).map((instance) => instance.stop().catch(() => {})));
+    const instances = this.#instances.splice(0);
+    await Promise.all(instances.map((instance) => instance.stop().catch(() => {})));
+    // An instance stopped with keepData (and not restarted) leaves its data dir behind: remove it.
+    for (const dir of new Set(instances.map((instance) => instance.dataDir))) {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    }
   }
 }
 

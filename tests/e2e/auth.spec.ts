@@ -1,0 +1,69 @@
+// Issue 3, item 1: first visit → Setup; another browser → Login showing the companion's key
+// fingerprint; a wrong password is refused with a clear error; the right one logs in; a reload
+// stays logged in (the device key is remembered in IndexedDB).
+import { expect, test } from './helpers/fixtures.ts';
+import { expectShell, navigate, PASSWORD, printedFingerprint, screenshot, setupAccount, USERNAME } from './helpers/app.ts';
+
+test('setup on first visit, login from another browser, reload stays logged in', async ({ canopy }) => {
+  const instance = await canopy.startInstance();
+  const fingerprint = printedFingerprint(instance);
+
+  // ---- first browser: Setup ----
+  const first = await canopy.newUser();
+  await first.page.goto(instance.url);
+  await expect(first.page.getByRole('heading', { name: 'Welcome to Canopy' })).toBeVisible({ timeout: 20_000 });
+  await expect(first.page.getByTestId('setup-submit')).toBeEnabled({ timeout: 20_000 });
+  await screenshot(first.page, 'setup');
+
+  // The form checks its input before asking the companion.
+  await first.page.getByTestId('setup-username').fill(USERNAME);
+  await first.page.getByTestId('setup-password').fill(PASSWORD);
+  await first.page.getByTestId('setup-confirm').fill(`${PASSWORD}!`);
+  await first.page.getByTestId('setup-submit').click();
+  await expect(first.page.getByTestId('setup-error')).toHaveText('The two passwords do not match.');
+
+  await setupAccount(first.page, instance.url);
+  await expect(first.page.getByTestId('connection-status')).toHaveText('Online');
+  await expect(first.page.getByTestId('own-name')).toHaveText(USERNAME);
+
+  // ---- second browser (fresh context = new device key): Login with the fingerprint ----
+  const second = await canopy.newUser();
+  await second.page.goto(instance.url);
+  await expect(second.page.getByRole('heading', { name: 'Log in to Canopy' })).toBeVisible({ timeout: 20_000 });
+  await expect(second.page.getByTestId('setup-username')).toHaveCount(0);
+  await expect(second.page.getByTestId('companion-fingerprint')).toContainText(fingerprint);
+  await expect(second.page.getByTestId('login-submit')).toBeEnabled({ timeout: 20_000 });
+  await screenshot(second.page, 'login');
+
+  // Wrong password: the clear error, still on Login, password field emptied.
+  await second.page.getByTestId('login-username').fill(USERNAME);
+  await second.page.getByTestId('login-password').fill('not the password');
+  await second.page.getByTestId('login-submit').click();
+  await expect(second.page.getByTestId('login-error')).toHaveText('Invalid username or password');
+  await expect(second.page.getByTestId('login-password')).toHaveValue('');
+  await expect(second.page.getByRole('heading', { name: 'Log in to Canopy' })).toBeVisible();
+
+  // Right password: the app shell.
+  await second.page.getByTestId('login-password').fill(PASSWORD);
+  await second.page.getByTestId('login-submit').click();
+  await expectShell(second.page);
+  await expect(second.page.getByTestId('own-name')).toHaveText(USERNAME);
+  await expect(second.page.getByTestId('connection-status')).toHaveText('Online');
+
+  // ---- reloads keep both browsers logged in (the companion recognises the stored device key) ----
+  for (const page of [second.page, first.page]) {
+    await page.reload();
+    await expectShell(page);
+    await expect(page.getByTestId('connection-status')).toHaveText('Online', { timeout: 20_000 });
+    // The device list needs an authenticated link: the companion accepted the remembered device key.
+    await navigate(page, 'settings');
+    await expect(page.getByTestId('devices').getByTestId('this-browser')).toBeVisible({ timeout: 20_000 });
+    await expect(page.getByTestId('devices').locator('li')).toHaveCount(2);
+    await expect(page.getByTestId('login-username')).toHaveCount(0);
+  }
+
+  // A brand-new context still gets Login, not the shell: the session is per device key.
+  const third = await canopy.newUser();
+  await third.page.goto(`${instance.url}/settings`);
+  await expect(third.page.getByRole('heading', { name: 'Log in to Canopy' })).toBeVisible({ timeout: 20_000 });
+});
