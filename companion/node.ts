@@ -97,7 +97,16 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const messages = new MessageService(crypto, identity, store, manager, sync);
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId);
-  const app = createApiApp({ store, network, messages, keys, log, buildDir: config.buildDir ?? DEFAULT_BUILD_DIR });
+  const app = createApiApp({
+    store,
+    network,
+    messages,
+    keys,
+    profiles,
+    deviceId: paths.deviceId,
+    log,
+    buildDir: config.buildDir ?? DEFAULT_BUILD_DIR,
+  });
   const appServer = new AppServer(crypto, identity, store, { accounts, network, messages, keys, profiles }, log);
 
   // Live pushes to logged-in browsers.

@@ -5,8 +5,10 @@ import type { Store } from '../store/index.ts';
 import type { KeyService } from '../service/key-service.ts';
 import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
+import type { ProfileService } from '../service/profile-service.ts';
 import { errorMiddleware } from './errors.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { profileRoutes } from './routes/profile.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { p2pRoutes } from './routes/p2p.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -17,6 +19,8 @@ export interface ApiDependencies {
   network: NetworkService;
   messages: MessageService;
   keys: KeyService;
+  profiles: ProfileService;
+  deviceId: string;
   log: Logger;
   buildDir: string;
 }
@@ -37,6 +41,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     p2pRoutes(apiKeys, deps.network, deps.messages),
     messageRoutes(apiKeys, deps.messages),
     keyRoutes(apiKeys, deps.keys),
+    profileRoutes(apiKeys, deps.profiles, deps.deviceId),
   ]) {
     api.use(routes.routes());
   }

@@ -130,6 +130,8 @@ describe('authentication and permissions', () => {
     ['GET', '/messages', 'read_messages'],
     ['GET', '/keys', 'manage_keys'],
     ['POST', '/keys', 'manage_keys'],
+    ['GET', '/device/profile', 'view_peers'],
+    ['POST', '/device/profile', 'manage_peers'],
   ];
 
   it.each(routes)('%s %s without a key → 401', async (method, path) => {

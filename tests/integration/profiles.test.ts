@@ -41,4 +41,14 @@ describe('profile exchange', () => {
     await eventually('reconnected', async () => (await apiB.get('/p2p/peers')).body.connected_peers.includes(peerA), 30_000);
     expect(await nameOfA()).toBe('Alice');
   });
+
+  it('sets the device profile over REST in the original shape', async () => {
+    const keyA = await createKey(a.dataDir);
+    const apiA = apiClient(a.url, keyA);
+    const pixel = Buffer.from('89504e470d0a1a0a', 'hex').toString('base64');
+    expect((await apiA.post('/device/profile', { display_name: 'A server', description: 'rack 3', avatar_b64: pixel, avatar_mime: 'image/png' })).body).toEqual({ ok: true });
+    expect((await apiA.get('/device/profile')).body).toMatchObject({ display_name: 'A server', description: 'rack 3', avatar_b64: pixel, avatar_mime: 'image/png' });
+    expect((await apiA.post('/device/profile', { avatar_b64: 'not base64!', avatar_mime: 'image/png' })).status).toBe(400);
+    expect((await apiA.post('/device/profile', { display_name: 42 })).body.error).toBe('display_name must be text');
+  });
 });
