@@ -5,6 +5,19 @@ import { ServiceError } from './errors.ts';
 const MAX_AVATAR_CHARS = 64 * 1024;
 const AVATAR = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;
 
+type FieldRules<T> = { [K in keyof T]: (value: unknown) => T[K] };
+
+const USER_FIELDS: FieldRules<Profile> = {
+  display_name: (value) => text(value, 'display_name', 64),
+  bio: (value) => text(value, 'bio', 500),
+  avatar: (value) => avatar(value),
+};
+const DEVICE_FIELDS: FieldRules<DeviceProfile> = {
+  display_name: (value) => text(value, 'display_name', 64),
+  description: (value) => text(value, 'description', 200),
+  avatar: (value) => avatar(value),
+};
+
 const EMPTY_USER: Profile = { display_name: '', bio: '', avatar: null };
 const EMPTY_DEVICE: DeviceProfile = { display_name: '', description: '', avatar: null };
 
@@ -38,22 +51,21 @@ export class ProfileService {
   }
 
   setUser(update: Record<string, unknown>): { user: Profile } {
-    const user = { ...this.get().user };
-    if ('display_name' in update) user.display_name = text(update.display_name, 'display_name', 64);
-    if ('bio' in update) user.bio = text(update.bio, 'bio', 500);
-    if ('avatar' in update) user.avatar = avatar(update.avatar);
-    this.settings.set('profile.user', user);
-    this.onChange();
-    return { user };
+    return { user: this.save('profile.user', this.get().user, update, USER_FIELDS) };
   }
 
   setDevice(update: Record<string, unknown>): { device: DeviceProfile } {
-    const device = { ...this.get().device };
-    if ('display_name' in update) device.display_name = text(update.display_name, 'display_name', 64);
-    if ('description' in update) device.description = text(update.description, 'description', 200);
-    if ('avatar' in update) device.avatar = avatar(update.avatar);
-    this.settings.set('profile.device', device);
+    return { device: this.save('profile.device', this.get().device, update, DEVICE_FIELDS) };
+  }
+
+  /** Validates the fields present in `update`, stores the merged profile and tells peers. */
+  private save<T extends object>(key: string, current: T, update: Record<string, unknown>, rules: FieldRules<T>): T {
+    const next = { ...current };
+    for (const field of Object.keys(rules) as Array<keyof T & string>) {
+      if (field in update) next[field] = rules[field](update[field]);
+    }
+    this.settings.set(key, next);
     this.onChange();
-    return { device };
+    return next;
   }
 }
