@@ -68,6 +68,10 @@ async function start(args: string[]): Promise<number> {
       `  Data:                ${companion.paths.deviceDir}\n` +
       `  Key fingerprint:     ${keyFingerprint(nodeCrypto, companion.identity.x25519.publicKey)} (the web app shows it at login)\n`,
   );
+  if (!companion.store.accounts.hasUsers()) {
+    // Whoever reaches the web app first creates the account, so say so while it is still open.
+    process.stdout.write(`  No account yet: open http://${shown}:${webPort} now to create yours.\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
