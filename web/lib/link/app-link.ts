@@ -8,193 +8,55 @@
  * DOM access and no storage of its own — the socket constructor, the key store and the hooks are
  * injected — so the very same code runs in a Node test against a `ws` server.
  */
-import { z } from 'zod';
-import { b58decode, b64urlDecode, b64urlEncode, equalBytes, utf8, fromUtf8 } from '../../../protocol/bytes.ts';
+import { utf8 } from '../../../protocol/bytes.ts';
 import { nobleCrypto } from '../../../protocol/crypto/noble.ts';
-import { generateKeyPair, type CryptoBackend, type KeyPair } from '../../../protocol/crypto/types.ts';
-import { peerIdMatches, verifyBinding } from '../../../protocol/identity.ts';
+import { generateKeyPair, type CryptoBackend } from '../../../protocol/crypto/types.ts';
 import { reconnectDelayMs } from '../../../protocol/mesh/backoff.ts';
 import { FrameTooLargeError, SecureTransport, XXHandshake } from '../../../protocol/noise/index.ts';
 import {
   APP_LINK_PROLOGUE_TEXT,
   type AppMethod,
   type AppParams,
-  type AppPushes,
   type AppResult,
   type ClientFrame,
-  type CompanionHello,
   type DeviceHello,
-  type PushTopic,
 } from '../../../protocol/app/contract.ts';
-import { keyFingerprint } from '../../../protocol/app/fingerprint.ts';
 import { decodeServerFrame, encodeAppFrame } from '../../../protocol/app/frames.ts';
+import { checkPin, verifyCompanionHello } from './companion-check.ts';
+import {
+  AppError,
+  CLOSE_KEY_CHANGED,
+  CLOSE_NORMAL,
+  CLOSE_PROTOCOL,
+  CLOSE_TIMEOUT,
+  LinkFailure,
+  NOT_CONNECTED_MESSAGE,
+  KEY_CHANGED_MESSAGE,
+  type AppLinkOptions,
+  type AppPush,
+  type CompanionInfo,
+  type KeyChangedDetail,
+  type LinkState,
+} from './types.ts';
+import { hook, isPushTopic, toBytes } from './util.ts';
+import { newConnection, teardownConnection, type Connection, type Timer } from './connection.ts';
 
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/**
- * Every failed call surfaces as an AppError. `status` follows HTTP (401, 404, 429, ...) when the
- * companion answered; 0 means the companion was never reached or did not answer (not connected,
- * link lost mid-call, timeout) — callers such as the outbox treat 0 as "try again later".
- */
-export class AppError extends Error {
-  readonly status: number;
-  readonly details: Record<string, unknown> | undefined;
-
-  constructor(status: number, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = 'AppError';
-    this.status = status;
-    this.details = details;
-  }
-
-  /** True when the request may not have reached the companion, so retrying can succeed. */
-  get transient(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500;
-  }
-}
-
-export const NOT_CONNECTED_MESSAGE = 'Not connected to your Canopy companion';
-export const KEY_CHANGED_MESSAGE =
-  "This Canopy instance's key has changed since you last used it. This could mean someone is " +
-  'intercepting the connection. Not continuing.';
-
-// ---------------------------------------------------------------------------------------------
-// Injected pieces
-
-/**
- * The subset of the WebSocket API the link uses; the browser's WebSocket and the `ws` package's
- * both fit (handler parameters are `any` because their event types differ between the two).
- */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: any) => unknown) | null;
-  onmessage: ((event: any) => unknown) | null;
-  onclose: ((event: any) => unknown) | null;
-  onerror: ((event: any) => unknown) | null;
-}
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+// The public API of the link lives at this path; the pieces are split out by job.
+export { AppError, NOT_CONNECTED_MESSAGE, KEY_CHANGED_MESSAGE } from './types.ts';
+export type {
+  AppLinkOptions,
+  AppPush,
+  CompanionInfo,
+  CompanionPin,
+  KeyChangedDetail,
+  LinkState,
+  LinkStore,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.ts';
+export { deviceLabelFromUserAgent } from './util.ts';
 
 const WS_OPEN = 1;
-
-/** The companion key remembered on first contact (trust on first use). */
-export interface CompanionPin {
-  /** b64url of the companion's X25519 static key. */
-  x25519Key: string;
-  peerId: string;
-  fingerprint: string;
-  pinnedAt: number;
-}
-
-/** Where the device key and the pin live (IndexedDB in the browser, memory in tests). */
-export interface LinkStore {
-  /**
-   * Returns this browser's device key pair, creating and saving it with `create` on first use.
-   * Must be atomic: two tabs opening at once must end up with the same key.
-   */
-  loadOrCreateDeviceKey(create: () => KeyPair): Promise<KeyPair>;
-  loadPin(): Promise<CompanionPin | undefined>;
-  savePin(pin: CompanionPin): Promise<void>;
-}
-
-export type LinkState = 'connecting' | 'open' | 'closed' | 'key_changed';
-
-/** What the link learnt about the companion in the handshake. */
-export interface CompanionInfo {
-  peerId: string;
-  x25519Key: string;
-  fingerprint: string;
-  canopyVersion: string;
-  protocolVersion: number;
-  /** True when this handshake created the pin (first contact). */
-  firstContact: boolean;
-}
-
-export interface KeyChangedDetail {
-  pinnedFingerprint: string;
-  presentedFingerprint: string;
-  pinnedPeerId: string;
-  presentedPeerId: string;
-}
-
-export type AppPush = { [T in PushTopic]: { topic: T; data: AppPushes[T] } }[PushTopic];
-
-export interface AppLinkOptions {
-  /** e.g. `ws://192.168.1.5:7770/api/v1/app`. */
-  url: string;
-  WebSocket: WebSocketConstructor;
-  store: LinkStore;
-  /** Human label for this browser, sent in handshake message 3 (e.g. "Chrome on Linux"). */
-  label: string;
-  crypto?: CryptoBackend;
-  /** Called on every state change; `error` is the reason for the last drop, when there was one. */
-  onState?: (state: LinkState, info: { error: string | null; keyChanged: KeyChangedDetail | null }) => void;
-  /** Called once per completed handshake, before any other traffic: the place to (re)sync. */
-  onOpen?: (companion: CompanionInfo) => void;
-  onPush?: (push: AppPush) => void;
-  requestTimeoutMs?: number;
-  pingIntervalMs?: number;
-  /** No frame at all for this long → the link is dead (the companion pings too). */
-  deadAfterMs?: number;
-  handshakeTimeoutMs?: number;
-  /** After `reconnectNow()` on an open link: how long a probe ping may go unanswered. */
-  probeTimeoutMs?: number;
-  reconnectDelay?: (attempt: number) => number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Handshake payload validation: the companion is not trusted until its hello checks out.
-
-const CompanionHelloSchema = z.object({
-  peer_id: z.string().min(1).max(64),
-  ed25519_key: z.string().min(1).max(128),
-  binding: z.string().min(1).max(256),
-  canopy_version: z.string().max(64),
-  protocol_version: z.number().int(),
-});
-
-/** Close codes in the application range (browsers only allow 1000 and 3000–4999). */
-const CLOSE_NORMAL = 1000;
-const CLOSE_PROTOCOL = 4000;
-const CLOSE_KEY_CHANGED = 4001;
-const CLOSE_TIMEOUT = 4002;
-
-type Timer = ReturnType<typeof setTimeout>;
-
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (error: AppError) => void;
-  timer: Timer;
-}
-
-/** State of one socket attempt; a fresh one per (re)connect so late events of an old socket are ignored. */
-interface Connection {
-  socket: WebSocketLike | null;
-  handshake: XXHandshake | null;
-  transport: SecureTransport | null;
-  deviceKey: KeyPair | null;
-  /** Frames are processed strictly in order (the pin check awaits storage mid-handshake). */
-  queue: Promise<void>;
-  pending: Map<number, Pending>;
-  handshakeTimer: Timer | undefined;
-  pingTimer: ReturnType<typeof setInterval> | undefined;
-  deadTimer: Timer | undefined;
-  probeTimer: Timer | undefined;
-  lastHeard: number;
-  pingCounter: number;
-}
-
-class LinkFailure extends Error {
-  constructor(
-    message: string,
-    readonly code: number = CLOSE_PROTOCOL,
-  ) {
-    super(message);
-  }
-}
 
 type Tunable = 'requestTimeoutMs' | 'pingIntervalMs' | 'deadAfterMs' | 'handshakeTimeoutMs' | 'probeTimeoutMs' | 'reconnectDelay';
 
@@ -316,20 +178,7 @@ export class AppLink {
   #connect(): void {
     if (!this.#running || this.#conn) return;
     this.#clearRetry();
-    const conn: Connection = {
-      socket: null,
-      handshake: null,
-      transport: null,
-      deviceKey: null,
-      queue: Promise.resolve(),
-      pending: new Map(),
-      handshakeTimer: undefined,
-      pingTimer: undefined,
-      deadTimer: undefined,
-      probeTimer: undefined,
-      lastHeard: Date.now(),
-      pingCounter: 0,
-    };
+    const conn = newConnection();
     this.#conn = conn;
     this.#setState('connecting');
     // Covers the device-key lookup, the TCP/WebSocket connect and all three handshake messages.
@@ -428,43 +277,17 @@ export class AppLink {
     const remoteKey = handshake.remoteStaticKey;
     if (!remoteKey) throw new LinkFailure('handshake message 2 carried no static key');
 
-    let hello: CompanionHello;
-    try {
-      hello = CompanionHelloSchema.parse(JSON.parse(fromUtf8(payload)));
-    } catch {
-      throw new LinkFailure('the companion sent an invalid hello');
-    }
-    // The companion proves who it is: its peer id derives from its Ed25519 key, and that key
-    // signed the X25519 key it just used in the handshake.
-    let edKey: Uint8Array;
-    let binding: Uint8Array;
-    try {
-      edKey = b58decode(hello.ed25519_key);
-      binding = b64urlDecode(hello.binding);
-    } catch {
-      throw new LinkFailure('the companion sent an undecodable key or binding');
-    }
-    if (!peerIdMatches(this.#crypto, hello.peer_id, edKey)) throw new LinkFailure('the companion peer id does not match its key');
-    if (!verifyBinding(this.#crypto, edKey, remoteKey, binding)) {
-      throw new LinkFailure('the companion X25519 key is not bound to its identity');
-    }
-
-    const x25519Key = b64urlEncode(remoteKey);
-    const fingerprint = keyFingerprint(this.#crypto, remoteKey);
+    const verified = verifyCompanionHello(this.#crypto, payload, remoteKey);
+    const { hello, x25519Key, fingerprint } = verified;
     const pin = await this.#o.store.loadPin();
     if (this.#conn !== conn) return;
     let firstContact = false;
     if (pin) {
-      const pinnedKey = safeB64(pin.x25519Key);
-      if (!pinnedKey || !equalBytes(pinnedKey, remoteKey) || pin.peerId !== hello.peer_id) {
+      const keyChanged = checkPin(pin, remoteKey, verified);
+      if (keyChanged) {
         // Trust on first use: a different key is refused outright. Message 3 is never sent, so
         // this device's key and label never reach whoever answered.
-        this.#keyChanged = {
-          pinnedFingerprint: pin.fingerprint,
-          presentedFingerprint: fingerprint,
-          pinnedPeerId: pin.peerId,
-          presentedPeerId: hello.peer_id,
-        };
+        this.#keyChanged = keyChanged;
         this.#running = false;
         this.#clearRetry();
         this.#closeConnection(conn, CLOSE_KEY_CHANGED, 'companion key changed');
@@ -543,28 +366,7 @@ export class AppLink {
 
   #closeConnection(conn: Connection, code: number, reason: string): void {
     if (this.#conn === conn) this.#conn = null;
-    clearTimeout(conn.handshakeTimer);
-    clearInterval(conn.pingTimer);
-    clearTimeout(conn.deadTimer);
-    clearTimeout(conn.probeTimer);
-    conn.transport = null;
-    conn.handshake = null;
-    const socket = conn.socket;
-    if (socket) {
-      socket.onopen = socket.onmessage = socket.onclose = null;
-      socket.onerror = () => {};
-      try {
-        // Close reasons are limited to 123 bytes of UTF-8.
-        socket.close(code, reason.slice(0, 100));
-      } catch {
-        /* already closed */
-      }
-    }
-    for (const pending of conn.pending.values()) {
-      clearTimeout(pending.timer);
-      pending.reject(new AppError(0, 'The connection to your Canopy companion was lost', { reason: 'link_lost' }));
-    }
-    conn.pending.clear();
+    teardownConnection(conn, code, reason);
   }
 
   #scheduleRetry(): void {
@@ -590,70 +392,4 @@ export class AppLink {
       hook(() => this.#o.onState?.(state, info));
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-/** A bug in a hook must not tear down the link it is observing. */
-function hook(call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    console.error('app link hook failed', error);
-  }
-}
-
-const PUSH_TOPICS: readonly string[] = ['message', 'delivery', 'peers', 'session'] satisfies PushTopic[];
-function isPushTopic(topic: string): topic is PushTopic {
-  return PUSH_TOPICS.includes(topic);
-}
-
-/** Binary message data as bytes; null for text frames (which the app link never uses). */
-function toBytes(data: unknown): Uint8Array | null {
-  if (data instanceof Uint8Array) return data;
-  if (Object.prototype.toString.call(data) === '[object ArrayBuffer]') return new Uint8Array(data as ArrayBuffer);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return null;
-}
-
-function safeB64(text: string): Uint8Array | null {
-  try {
-    return b64urlDecode(text);
-  } catch {
-    return null;
-  }
-}
-
-/** "Chrome on Linux" and the like, from a user-agent string; the label the companion lists under Devices. */
-export function deviceLabelFromUserAgent(ua: string): string {
-  const browser = /Edg(e|A|iOS)?\//.test(ua)
-    ? 'Edge'
-    : /OPR\/|Opera/.test(ua)
-      ? 'Opera'
-      : /SamsungBrowser\//.test(ua)
-        ? 'Samsung Internet'
-        : /Firefox\/|FxiOS\//.test(ua)
-          ? 'Firefox'
-          : /Chrom(e|ium)\/|CriOS\//.test(ua)
-            ? 'Chrome'
-            : /Safari\//.test(ua)
-              ? 'Safari'
-              : 'Browser';
-  const os = /Android/.test(ua)
-    ? 'Android'
-    : /iPhone|iPod/.test(ua)
-      ? 'iOS'
-      : /iPad/.test(ua)
-        ? 'iPadOS'
-        : /CrOS/.test(ua)
-          ? 'ChromeOS'
-          : /Windows/.test(ua)
-            ? 'Windows'
-            : /Mac OS X|Macintosh/.test(ua)
-              ? 'macOS'
-              : /Linux/.test(ua)
-                ? 'Linux'
-                : null;
-  return os ? `${browser} on ${os}` : browser;
 }
