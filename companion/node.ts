@@ -111,13 +111,17 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {
+    // A catch-up stores thousands of events; with no browser open there is nothing to build.
+    if (!appServer.hasListeners) return;
     // After the current transaction: an outbox send records its client id there, and the push carries it.
     setImmediate(() => {
       const row = store.events.get(id);
       if (row) appServer.broadcast('message', messages.appMessages([row])[0]!);
     });
   });
-  sync.on('delivery', (id) => appServer.broadcast('delivery', { id, delivery_state: messages.overallDelivery(id) }));
+  sync.on('delivery', (id) => {
+    if (appServer.hasListeners) appServer.broadcast('delivery', { id, delivery_state: messages.overallDelivery(id) });
+  });
   const pushPeers = () => appServer.broadcast('peers', { peers: network.peerSummaries() });
   manager.on('up', pushPeers);
   manager.on('down', pushPeers);

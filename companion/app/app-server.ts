@@ -47,6 +47,12 @@ export class AppServer {
     return true;
   }
 
+  /** Whether any logged-in browser would receive a push (so callers can skip building one). */
+  get hasListeners(): boolean {
+    for (const session of this.sessions) if (session.authenticated) return true;
+    return false;
+  }
+
   /** Sends a push to every logged-in browser. */
   broadcast<T extends PushTopic>(topic: T, data: AppPushes[T]): void {
     for (const session of this.sessions) if (session.authenticated) session.push(topic, data);
