@@ -128,10 +128,14 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
 
   private markSent(batch: SignedEvent[], peerId: string): void {
     const now = Date.now();
-    for (const signed of batch) {
-      if (signed.event.author !== this.identity.peerId) continue;
-      this.setDelivery(eventId(this.crypto, signed.event), peerId, 'sent', now);
-    }
+    const ours = batch
+      .filter((signed) => signed.event.author === this.identity.peerId)
+      .map((signed) => eventId(this.crypto, signed.event));
+    // One commit per catch-up batch, as for acks, rather than one per event.
+    this.store.db.transaction(() => {
+      for (const id of ours) this.store.deliveries.set(id, peerId, 'sent', now);
+    })();
+    for (const id of ours) this.emit('delivery', id, peerId, 'sent');
   }
 
   private receive(link: Link, events: SignedEvent[]): void {
