@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -15,6 +15,8 @@ export interface Logger {
  */
 export function createLogger(logDir: string | null, options: { quiet?: boolean } = {}): Logger {
   const file = logDir ? join(logDir, 'canopy.log') : null;
+  // Logs name peers and endpoints: owner-only, also when an earlier version made the file 0644.
+  if (file && existsSync(file)) chmodSync(file, 0o600);
   const write = (level: string, area: string, message: string, fields?: LogFields) => {
     const extra = fields
       ? Object.entries(fields)
@@ -25,7 +27,7 @@ export function createLogger(logDir: string | null, options: { quiet?: boolean }
     const line = `${new Date().toISOString()} ${level} [${area}] ${message}${extra ? ' ' + extra : ''}\n`;
     if (file) {
       try {
-        appendFileSync(file, line);
+        appendFileSync(file, line, { mode: 0o600 });
       } catch {
         // A full disk must not take the node down; stderr still gets the line.
       }
