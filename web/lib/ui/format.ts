@@ -10,6 +10,32 @@ export function peerName(peerId: string, displayName: string | null | undefined)
   return displayName?.trim() || shortId(peerId);
 }
 
+/** Characters of the peer id appended to a shared name: enough that grinding a look-alike id is costly. */
+const NAME_SUFFIX_LENGTH = 6;
+
+/**
+ * Names for one set of peers. Display names are chosen by each peer, so two can claim "Alice":
+ * a name that more than one peer holds (ignoring case and spaces) is shown with the start of each
+ * holder's peer id, e.g. "Alice (Hea85H)".
+ */
+export function peerNamer(
+  peers: Iterable<{ peer_id: string; display_name: string | null }>,
+): (peerId: string, displayName: string | null | undefined) => string {
+  const holders = new Map<string, Set<string>>();
+  for (const peer of peers) {
+    const key = peer.display_name?.trim().toLocaleLowerCase();
+    if (!key) continue;
+    const ids = holders.get(key) ?? new Set<string>();
+    ids.add(peer.peer_id);
+    holders.set(key, ids);
+  }
+  return (peerId, displayName) => {
+    const name = peerName(peerId, displayName);
+    const others = [...(holders.get(name.toLocaleLowerCase()) ?? [])].filter((id) => id !== peerId);
+    return displayName?.trim() && others.length ? `${name} (${peerId.slice(0, NAME_SUFFIX_LENGTH)})` : name;
+  };
+}
+
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
