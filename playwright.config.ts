@@ -10,7 +10,8 @@ export default defineConfig({
   retries: 0,
   workers: 1,
   fullyParallel: false,
-  forbidOnly: !!process.env.CI,
+  // A forgotten `.only` silently skips every other test: refuse it everywhere, not only in CI.
+  forbidOnly: true,
   reporter: [['list'], ['json', { outputFile: 'reports/e2e.json' }]],
   use: {
     ...devices['Desktop Chrome'],

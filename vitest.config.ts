@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real companion processes; two cores do not like many at once.
     maxWorkers: 2,
+    // A forgotten `.only` silently skips the rest of the suite; Vitest allows it unless CI is set.
+    allowOnly: false,
   },
 });

@@ -5,13 +5,17 @@
 //   3. unit + integration tests (vitest)        -> reports/unit.json
 //   4. build the web app if stale (scripts/ensure-build.js)
 //   5. browser tests (playwright)               -> reports/e2e.json
-// A report that is missing counts as 1 failed. Exit code 1 if anything failed.
+// What counts as failed (scripts/test-summary.js): failed tests, files that fail outside their
+// tests (load errors, hooks), tests that never finished, errors outside tests, a runner that ran no
+// test, and a non-zero runner exit nothing else explains. A missing report counts as 1 failed.
+// Skipped and todo tests are reported on their own line. Exit code 1 if anything failed.
 // Reports go to reports/, not test-results/ (Playwright empties that folder when it starts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBuild } from './ensure-build.js';
+import { summarizePlaywright, summarizeVitest } from './test-summary.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
@@ -23,12 +27,15 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const t0 = Date.now();
 const step = (what) => console.log(`\n::: ${what} (${((Date.now() - t0) / 1000).toFixed(0)}s)`);
 
-/** Runs a command with live output; returns true on exit code 0. */
-function run(cmd, args, env = {}) {
+/** Runs a command with live output; returns its exit status ({ code, signal }). */
+function runStatus(cmd, args, env = {}) {
   const res = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
   if (res.error) console.error(`could not run ${cmd}: ${res.error.message}`);
-  return res.status === 0;
+  return { code: res.error ? null : res.status, signal: res.signal };
 }
+
+/** Runs a command with live output; returns true on exit code 0. */
+const run = (cmd, args, env = {}) => runStatus(cmd, args, env).code === 0;
 
 function readJson(file) {
   try {
@@ -40,6 +47,16 @@ function readJson(file) {
 
 let passed = 0;
 let failed = 0;
+let skipped = 0;
+const problems = [];
+
+/** Adds one runner's summary to the totals. */
+function addSummary(summary) {
+  passed += summary.passed;
+  failed += summary.failed;
+  skipped += summary.skipped;
+  problems.push(...summary.problems);
+}
 
 mkdirSync(REPORTS, { recursive: true });
 rmSync(UNIT_REPORT, { force: true });
@@ -69,21 +86,14 @@ if (browser) console.log(`browser: ${CHROMIUM}`);
 // 2. Type checks
 step('type check (npm run check)');
 if (!run('npm', ['run', 'check'])) {
-  console.error('type check failed (counts as 1 failed)');
+  problems.push('type check failed');
   failed += 1;
 }
 
 // 3. Unit and integration tests
 step('unit and integration tests (vitest)');
-run(join(BIN, 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${UNIT_REPORT}`]);
-const unit = readJson(UNIT_REPORT);
-if (unit) {
-  passed += unit.numPassedTests ?? 0;
-  failed += unit.numFailedTests ?? 0;
-} else {
-  console.error('no vitest report (reports/unit.json): counts as 1 failed');
-  failed += 1;
-}
+const vitestExit = runStatus(join(BIN, 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${UNIT_REPORT}`]);
+addSummary(summarizeVitest(vitestExit, readJson(UNIT_REPORT)));
 
 // 4. Build
 step('build the web app');
@@ -97,26 +107,19 @@ try {
 
 // 5. Browser tests
 step('browser tests (playwright + Debian chromium)');
+// Not run (no browser, no build): no report, which counts as 1 failed.
+let playwrightExit = { code: null, signal: null };
 if (!browser) {
   console.error('skipped: no Chromium');
 } else if (!built) {
   console.error('skipped: the web app did not build');
 } else {
-  run(join(BIN, 'playwright'), ['test']);
+  playwrightExit = runStatus(join(BIN, 'playwright'), ['test']);
 }
-const e2e = readJson(E2E_REPORT);
-if (e2e?.stats) {
-  passed += (e2e.stats.expected ?? 0) + (e2e.stats.flaky ?? 0);
-  failed += e2e.stats.unexpected ?? 0;
-  if (e2e.errors?.length && !e2e.stats.unexpected) {
-    console.error('playwright reported errors outside tests (counts as 1 failed)');
-    failed += 1;
-  }
-} else {
-  console.error('no playwright report (reports/e2e.json): counts as 1 failed');
-  failed += 1;
-}
+addSummary(summarizePlaywright(playwrightExit, readJson(E2E_REPORT)));
 
 step('summary');
+for (const problem of problems) console.log(`failed: ${problem}`);
+console.log(`${skipped} skipped`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed > 0 ? 1 : 0;
