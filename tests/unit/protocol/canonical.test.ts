@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromUtf8 } from '../../../protocol/bytes.ts';
-import { canonicalBytes, canonicalJson } from '../../../protocol/canonical.ts';
+import { MAX_JSON_DEPTH, canonicalBytes, canonicalJson, nestedDeeperThan } from '../../../protocol/canonical.ts';
 
 describe('canonicalJson', () => {
   it('sorts keys recursively and emits no whitespace', () => {
@@ -56,5 +56,27 @@ describe('canonicalJson', () => {
     const bytes = canonicalBytes({ z: 'é', a: true });
     expect(fromUtf8(bytes)).toBe('{"a":true,"z":"é"}');
     expect(bytes.length).toBe(19);
+  });
+});
+
+describe('nesting depth', () => {
+  const nest = (depth: number): unknown => {
+    let value: unknown = 'leaf';
+    for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { k: value };
+    return value;
+  };
+
+  it('refuses values nested deeper than MAX_JSON_DEPTH with a TypeError, even 100,000 deep', () => {
+    expect(canonicalJson(nest(MAX_JSON_DEPTH))).toContain('leaf');
+    expect(() => canonicalJson(nest(MAX_JSON_DEPTH + 1))).toThrow(TypeError);
+    expect(() => canonicalJson(nest(100_000))).toThrow(/nested more than 64 deep/);
+  });
+
+  it('nestedDeeperThan counts containers without recursion', () => {
+    expect(nestedDeeperThan('x', 0)).toBe(false);
+    expect(nestedDeeperThan({}, 0)).toBe(true);
+    expect(nestedDeeperThan({ a: [1, { b: 2 }] }, 3)).toBe(false);
+    expect(nestedDeeperThan({ a: [1, { b: 2 }] }, 2)).toBe(true);
+    expect(nestedDeeperThan(nest(200_000), 32)).toBe(true);
   });
 });
