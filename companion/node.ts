@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { canonicalizeEndpoints } from '../protocol/invite.ts';
 import { utf8 } from '../protocol/bytes.ts';
 import type { Identity } from '../protocol/identity.ts';
 import { createApiApp } from './api/app.ts';
@@ -9,6 +8,7 @@ import { nodeCrypto } from './crypto/node.ts';
 import { loadOrCreateIdentity } from './instance/identity-store.ts';
 import { resolveInstancePaths, type InstancePaths } from './instance/paths.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { ConsentGate } from './mesh/consent.ts';
 import { LinkManager } from './mesh/link-manager.ts';
 import { Reconnector } from './mesh/reconnector.ts';
 import { ProfileExchange } from './mesh/profile-exchange.ts';
@@ -61,20 +61,23 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const { paths, log, identity, store } = openInstance(config.dataDir, { quiet: config.quiet });
   const crypto = nodeCrypto;
   const endpoints = advertisedEndpoints(config.host, config.meshPort);
-  const manager = new LinkManager({ crypto, identity, log, advertisedEndpoints: () => endpoints });
+  const manager: LinkManager = new LinkManager({
+    crypto,
+    identity,
+    log,
+    advertisedEndpoints: () => endpoints,
+    admit: (link) => consent.admit(link),
+    inviteSecretFor: (peerId) => consent.inviteSecretFor(peerId),
+  });
+  const consent = new ConsentGate({ crypto, identity, store, manager, log });
   const reconnector = new Reconnector(manager, store.peers, log);
   const sync = new SyncEngine(crypto, identity, store, manager, log);
   const profiles = new ProfileService(store.settings);
   const profileExchange = new ProfileExchange(store, manager, profiles);
   profiles.onChange = () => profileExchange.announce();
 
+  // Only trusted links come up: the consent gate saved their keys and endpoints on admission.
   manager.on('up', (link) => {
-    store.peers.saveFromHandshake({
-      peerId: link.peerId,
-      ed25519PublicKey: link.info.remote.ed25519PublicKey,
-      x25519PublicKey: link.info.remote.x25519PublicKey,
-      endpoints: canonicalizeEndpoints(link.info.payload.endpoints),
-    });
     store.peers.markConnected(link.peerId, link.info.endpoint, Date.now());
     reconnector.linkUp(link.peerId);
     link.onFrame((frame) => (frame.t === 'profile' ? profileExchange.receive(link, frame) : sync.handleFrame(link, frame)));
@@ -89,6 +92,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     store,
     manager,
     reconnector,
+    consent,
     meshPort: config.meshPort,
     advertisedEndpoints: endpoints,
     defaultRelayPolicy: config.relayPolicy,
@@ -126,6 +130,11 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   manager.on('up', pushPeers);
   manager.on('down', pushPeers);
   profileExchange.on('changed', pushPeers);
+  consent.on('changed', () => {
+    if (!appServer.hasListeners) return;
+    appServer.broadcast('requests', { requests: network.requests().requests });
+    pushPeers();
+  });
 
   const server = createServer(app.callback());
   server.on('upgrade', (request, socket, head) => {

@@ -214,6 +214,8 @@ export const HandshakePayloadSchema = z.object({
   canopy_version: z.string().max(32),
   capabilities: z.array(z.string().max(64)).max(32),
   endpoints: z.array(z.string().max(256)).max(16),
+  /** Initiator only: HMAC proving it holds an invite secret the responder issued (protocol/invite-proof.ts). */
+  invite_proof: z.string().regex(B64URL_PATTERN).max(64).optional(),
 });
 
 export type HandshakePayload = z.infer<typeof HandshakePayloadSchema>;

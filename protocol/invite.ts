@@ -1,12 +1,16 @@
 import { b58decode, b58encode, b64urlDecode, b64urlEncode, fromUtf8, utf8 } from './bytes.ts';
 import type { CryptoBackend } from './crypto/types.ts';
-import { peerIdMatches } from './identity.ts';
+import { peerIdMatches, verifyBinding } from './identity.ts';
 
 /**
  * Invite codes, wire-compatible with the original Canopy:
  *   "canopy:" + unpadded base64url(compact JSON {"v":1,"pid","epk","xpk","ep":[...]})
- * Nothing in an invite is signed; what makes it safe to import is that pid must be the hash of
- * epk, and the Noise handshake later proves possession of the keys.
+ * pid must be the hash of epk, and the Noise handshake later proves possession of the keys.
+ * Two optional fields, which the original's decoder ignores:
+ *   "xsig": the Ed25519 signature binding xpk to epk (as in the handshake), checked when present,
+ *           so a forged invite cannot pair someone's peer ID with another X25519 key;
+ *   "sec":  a random invite secret; whoever holds the code proves it in the handshake (never in
+ *           clear) and is let in without a request. Regenerating the invite replaces it.
  */
 
 export interface Invite {
@@ -15,6 +19,10 @@ export interface Invite {
   ed25519PublicKey: Uint8Array;
   x25519PublicKey: Uint8Array;
   endpoints: string[];
+  /** Present and verified when the invite carried "xsig". */
+  binding?: Uint8Array;
+  /** Present when the invite carried "sec". */
+  inviteSecret?: Uint8Array;
 }
 
 export interface InviteInput {
@@ -22,12 +30,16 @@ export interface InviteInput {
   ed25519PublicKey: Uint8Array;
   x25519PublicKey: Uint8Array;
   endpoints: readonly string[];
+  binding?: Uint8Array;
+  inviteSecret?: Uint8Array;
 }
 
 export type InviteErrorCode =
   | 'bad_encoding'
   | 'missing_field'
   | 'bad_key'
+  | 'bad_binding'
+  | 'bad_secret'
   | 'peer_id_mismatch'
   | 'bad_endpoint'
   | 'unsupported_version'
@@ -48,6 +60,8 @@ export const INVITE_VERSION = 1;
 export const MAX_INVITE_LENGTH = 16 * 1024;
 export const MAX_ENDPOINTS = 16;
 export const MAX_ENDPOINT_LENGTH = 256;
+export const INVITE_SECRET_BYTES = 32;
+const BINDING_BYTES = 64;
 
 const NOT_B64_JSON = 'Invite code is not valid base64url-encoded JSON';
 // Case-insensitive because phones like to capitalise the first word of a paste.
@@ -64,6 +78,8 @@ export function encodeInvite(input: InviteInput): string {
     epk: b58encode(input.ed25519PublicKey),
     xpk: b58encode(input.x25519PublicKey),
     ep: canonicalizeEndpointList(input.endpoints, true),
+    ...(input.binding ? { xsig: b64urlEncode(input.binding) } : {}),
+    ...(input.inviteSecret ? { sec: b64urlEncode(input.inviteSecret) } : {}),
   };
   return INVITE_PREFIX + b64urlEncode(utf8(JSON.stringify(payload)));
 }
@@ -111,7 +127,30 @@ export function decodeInvite(crypto: CryptoBackend, text: string): Invite {
   if (!Array.isArray(ep) || !ep.every((e): e is string => typeof e === 'string')) {
     throw new InviteError('bad_endpoint', 'Invite code has an invalid endpoint list (ep must be an array of strings)');
   }
-  return { version, peerId, ed25519PublicKey, x25519PublicKey, endpoints: canonicalizeEndpoints(ep) };
+  const invite: Invite = { version, peerId, ed25519PublicKey, x25519PublicKey, endpoints: canonicalizeEndpoints(ep) };
+  if (payload['xsig'] !== undefined) {
+    const binding = decodeOptionalBytes(payload['xsig'], BINDING_BYTES);
+    if (!binding || !verifyBinding(crypto, ed25519PublicKey, x25519PublicKey, binding)) {
+      throw new InviteError('bad_binding', "X25519 key is not signed by the peer's identity key");
+    }
+    invite.binding = binding;
+  }
+  if (payload['sec'] !== undefined) {
+    const secret = decodeOptionalBytes(payload['sec'], INVITE_SECRET_BYTES);
+    if (!secret) throw new InviteError('bad_secret', `Invite code has an invalid invite secret (sec must be ${INVITE_SECRET_BYTES} bytes of base64url)`);
+    invite.inviteSecret = secret;
+  }
+  return invite;
+}
+
+function decodeOptionalBytes(value: unknown, length: number): Uint8Array | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const bytes = b64urlDecode(value);
+    return bytes.length === length ? bytes : null;
+  } catch {
+    return null;
+  }
 }
 
 function parsePayload(text: string): Record<string, unknown> {

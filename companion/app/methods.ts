@@ -90,6 +90,13 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   }),
   'network.import': method({ params: ImportRequest, handle: ({ services }, p) => services.network.importInvite(p.invite_code) }),
   'network.peers': method({ params: none, handle: ({ services }) => ({ peers: services.network.peerSummaries() }) }),
+  'network.regenerate_invite': method({
+    params: PublicEndpointRequest,
+    handle: ({ services }, p) => services.network.regenerateInvite({ publicHost: p.public_host || undefined, publicPort: p.public_port }),
+  }),
+  'network.requests': method({ params: none, handle: ({ services }) => services.network.requests() }),
+  'network.accept_request': method({ params: PeerRequest, handle: ({ services }, p) => services.network.acceptRequest(p.peer_id) }),
+  'network.decline_request': method({ params: PeerRequest, handle: ({ services }, p) => services.network.declineRequest(p.peer_id) }),
   'network.reconnect': method({ params: PeerRequest, handle: ({ services }, p) => services.network.reconnect(p.peer_id) }),
   'network.relay_status': method({ params: none, handle: ({ services }) => services.network.relayStatus() }),
   'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.network.setRelayPolicy(p.policy) }),

@@ -3,6 +3,7 @@ import { b58decode, b58encode, b64urlDecode, b64urlEncode, utf8 } from '../../pr
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import { parseHandshakePayload, type HandshakePayload } from '../../protocol/frames.ts';
 import { peerIdMatches, verifyBinding, type Identity, type PublicIdentity } from '../../protocol/identity.ts';
+import { inviteProof } from '../../protocol/invite-proof.ts';
 import { CANOPY_NOISE_PROLOGUE, type SecureTransport } from '../../protocol/noise/index.ts';
 import { CANOPY_VERSION, CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { WsInbox } from '../transport/inbox.ts';
@@ -23,6 +24,8 @@ export interface HandshakeOptions {
   advertisedEndpoints: string[];
   /** A dialer that got the peer from an invite knows whom it expects; anyone else is refused. */
   expectedPeerId?: string;
+  /** Initiator only: the secret of the responder's invite we imported, proven in our payload. */
+  inviteSecret?: Uint8Array;
   timeoutMs?: number;
 }
 
@@ -49,7 +52,13 @@ export async function runHandshake(ws: WebSocket, inbox: WsInbox, options: Hands
     initiator: options.initiator,
     staticKey: identity.x25519,
     prologue: CANOPY_NOISE_PROLOGUE,
-    payload: utf8(JSON.stringify(localHandshakePayload(identity, options.advertisedEndpoints))),
+    payload: (remoteStatic) => {
+      const payload = localHandshakePayload(identity, options.advertisedEndpoints);
+      if (options.inviteSecret && remoteStatic) {
+        payload.invite_proof = b64urlEncode(inviteProof(crypto, options.inviteSecret, identity.x25519.publicKey, remoteStatic));
+      }
+      return utf8(JSON.stringify(payload));
+    },
     timeoutMs: options.timeoutMs,
     verify: (payload, remoteStatic) => verifyRemote(crypto, identity, remoteStatic, payload, options.expectedPeerId),
   });

@@ -13,6 +13,10 @@ export const MESH_PATH = '/p2p';
 const DIAL_TIMEOUT_MS = 5_000;
 const MAX_PENDING_HANDSHAKES = 64;
 const DUPLICATE_GRACE_MS = 2_000;
+/** A stranger's link stays open this long, only so its request shows as live; then it is closed. */
+export const PENDING_LINK_MS = 5 * 60_000;
+/** Open links of strangers at once; more are closed at once (their requests are still recorded). */
+export const MAX_PENDING_LINKS = 32;
 // Noise adds a 16-byte tag; anything bigger than a full frame is refused by ws itself (close 1009).
 const MAX_WS_PAYLOAD = MAX_FRAME_BYTES + 16;
 
@@ -22,7 +26,14 @@ export interface LinkManagerOptions {
   log: Logger;
   advertisedEndpoints: () => string[];
   keepalive?: KeepaliveTimes;
+  /** The consent rule (DESIGN §3a), asked once per authenticated link; without it every link is trusted. */
+  admit?: (link: Link) => Admission;
+  /** The invite secret to prove when dialling this peer, if we imported an invite that had one. */
+  inviteSecretFor?: (peerId: string) => Uint8Array | undefined;
 }
+
+/** trusted: a normal link; pending: a stranger's request, held apart; refused: closed at once. */
+export type Admission = 'trusted' | 'pending' | 'refused';
 
 export class DialError extends Error {
   constructor(
@@ -37,6 +48,8 @@ export class DialError extends Error {
 interface LinkManagerEvents {
   up: [link: Link];
   down: [peerId: string, reason: string];
+  /** A stranger's link is held open as a pending request. */
+  request: [link: Link];
 }
 
 /**
@@ -47,6 +60,8 @@ interface LinkManagerEvents {
  */
 export class LinkManager extends EventEmitter<LinkManagerEvents> {
   private readonly links = new Map<string, Link>();
+  /** Strangers' links: never in `links`, so sync, forwarding and publishing never see them. */
+  private readonly pendingLinks = new Map<string, { link: Link; timer: NodeJS.Timeout }>();
   private server: WebSocketServer | null = null;
   private pendingHandshakes = 0;
   private closing = false;
@@ -61,6 +76,29 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
 
   connected(): Link[] {
     return [...this.links.values()];
+  }
+
+  /** The open link of a pending request, if any. */
+  pendingLink(peerId: string): Link | undefined {
+    return this.pendingLinks.get(peerId)?.link;
+  }
+
+  /**
+   * Closes a pending request's link: declined (notAccepted), or accepted (goingAway), after which
+   * either side dials again and the new link is trusted from its first frame, with a full sync.
+   */
+  dropPending(peerId: string, reason: string, code: number = CloseCode.notAccepted): boolean {
+    const link = this.takePending(peerId);
+    link?.close(code, reason);
+    return Boolean(link);
+  }
+
+  private takePending(peerId: string): Link | undefined {
+    const entry = this.pendingLinks.get(peerId);
+    if (!entry) return undefined;
+    clearTimeout(entry.timer);
+    this.pendingLinks.delete(peerId);
+    return entry.link;
   }
 
   listen(host: string, port: number): Promise<void> {
@@ -103,6 +141,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     this.closing = true;
     for (const link of this.links.values()) link.close(CloseCode.goingAway, 'instance shutting down');
     this.links.clear();
+    for (const peerId of [...this.pendingLinks.keys()]) this.takePending(peerId)?.close(CloseCode.goingAway, 'instance shutting down');
     const server = this.server;
     if (!server) return;
     for (const client of server.clients) client.terminate();
@@ -140,6 +179,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
         initiator: where.direction === 'outbound',
         advertisedEndpoints: this.options.advertisedEndpoints(),
         expectedPeerId: where.expectedPeerId,
+        inviteSecret: where.expectedPeerId ? this.options.inviteSecretFor?.(where.expectedPeerId) : undefined,
       });
       const link = new Link(ws, inbox, result.transport, {
         remote: result.remote,
@@ -168,6 +208,29 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       link.close(CloseCode.goingAway, 'instance shutting down');
       return;
     }
+    const admission = this.options.admit?.(link) ?? 'trusted';
+    if (admission === 'refused') link.close(CloseCode.notAccepted, 'request declined');
+    else if (admission === 'pending') this.holdPending(link);
+    else this.adoptTrusted(link);
+  }
+
+  private holdPending(link: Link): void {
+    this.takePending(link.peerId)?.close(CloseCode.duplicate, 'replaced by a newer link');
+    if (this.pendingLinks.size >= MAX_PENDING_LINKS) {
+      link.close(CloseCode.notAccepted, 'too many pending requests; ask again later');
+      return;
+    }
+    const timer = setTimeout(() => this.dropPending(link.peerId, 'request not answered'), PENDING_LINK_MS);
+    timer.unref();
+    this.pendingLinks.set(link.peerId, { link, timer });
+    link.onClose(() => {
+      if (this.pendingLinks.get(link.peerId)?.link === link) this.takePending(link.peerId);
+    });
+    this.options.log.info('mesh', 'link request', { peer: link.peerId, from: link.info.remoteAddress ?? undefined });
+    this.emit('request', link);
+  }
+
+  private adoptTrusted(link: Link): void {
     const existing = this.links.get(link.peerId);
     if (existing) {
       const keepNew =

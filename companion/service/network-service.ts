@@ -1,12 +1,13 @@
 import type { PeerSummary } from '../../protocol/app/contract.ts';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
-import { b58encode } from '../../protocol/bytes.ts';
+import { b58encode, b64urlEncode } from '../../protocol/bytes.ts';
 import { decodeInvite, encodeInvite, InviteError, canonicalizeEndpoint } from '../../protocol/invite.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { CANOPY_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { ConsentGate } from '../mesh/consent.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { Reconnector } from '../mesh/reconnector.ts';
-import type { Store } from '../store/index.ts';
+import { ProvenKeyConflictError, type Store } from '../store/index.ts';
 import { meshEndpoint } from './endpoints.ts';
 import { ServiceError } from './errors.ts';
 
@@ -19,6 +20,7 @@ export interface NetworkServiceOptions {
   store: Store;
   manager: LinkManager;
   reconnector: Reconnector;
+  consent: ConsentGate;
   meshPort: number;
   advertisedEndpoints: string[];
   defaultRelayPolicy: RelayPolicy;
@@ -26,6 +28,8 @@ export interface NetworkServiceOptions {
 }
 
 const NOT_CONNECTED_MESSAGE = 'Peer registered but could not connect to any endpoint.';
+const AWAITING_ACCEPTANCE_MESSAGE =
+  'Connected, but this invite code has no invite secret (an older Canopy made it): the other person must accept your request in their Connect page before anything is exchanged.';
 
 /** Peers and links: invites, imports, reconnects, status. Shared by the REST API and the app link. */
 export class NetworkService {
@@ -45,6 +49,8 @@ export class NetworkService {
       connected_peers: manager.connected().length,
       discovered_peers: 0,
       known_peers: store.peers.list().length,
+      pending_requests: store.requests.countPending(),
+      trust_introduced: this.options.consent.trustIntroduced(),
       mesh_port: this.options.meshPort,
       relay_policy: this.relayPolicy(),
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
@@ -71,6 +77,8 @@ export class NetworkService {
       ed25519PublicKey: identity.ed25519.publicKey,
       x25519PublicKey: identity.x25519.publicKey,
       endpoints: unique,
+      binding: identity.binding,
+      inviteSecret: this.options.consent.inviteSecret(),
     });
     return {
       invite_code: inviteCode,
@@ -82,8 +90,16 @@ export class NetworkService {
         epk: b58encode(identity.ed25519.publicKey),
         xpk: b58encode(identity.x25519.publicKey),
         ep: unique,
+        xsig: b64urlEncode(identity.binding),
+        sec: b64urlEncode(this.options.consent.inviteSecret()),
       },
     };
+  }
+
+  /** A new invite secret, then the invite: codes given out before now lead to a request. */
+  regenerateInvite(options: { publicHost?: string; publicPort?: number }) {
+    this.options.consent.regenerateInviteSecret();
+    return this.invite(options);
   }
 
   async importInvite(code: string) {
@@ -99,13 +115,31 @@ export class NetworkService {
     if (invite.peerId === this.peerId) {
       throw new ServiceError(400, 'Invalid invite code: this is your own invite code', { code: 'own_invite' });
     }
-    const { created } = this.options.store.peers.saveFromInvite({
-      peerId: invite.peerId,
-      ed25519PublicKey: invite.ed25519PublicKey,
-      x25519PublicKey: invite.x25519PublicKey,
-      endpoints: invite.endpoints,
-    });
+    const before = this.options.store.peers.get(invite.peerId);
+    let created: boolean;
+    try {
+      ({ created } = this.options.store.peers.saveFromInvite({
+        peerId: invite.peerId,
+        ed25519PublicKey: invite.ed25519PublicKey,
+        x25519PublicKey: invite.x25519PublicKey,
+        endpoints: invite.endpoints,
+        inviteSecret: invite.inviteSecret,
+      }));
+    } catch (error) {
+      if (!(error instanceof ProvenKeyConflictError)) throw error;
+      const name = error.peer.displayName ? `${error.peer.displayName} (${error.peer.peerId})` : error.peer.peerId;
+      throw new ServiceError(
+        409,
+        `Invite not imported: ${name} already proved a different X25519 key in a handshake, so this invite code is not theirs or is out of date. Ask them for their current code.`,
+        { peer_id: invite.peerId, code: 'key_conflict' },
+      );
+    }
+    this.options.consent.imported(invite.peerId);
     const base = { peer_id: invite.peerId, endpoints: invite.endpoints, updated: !created };
+    // Without an invite secret the other side cannot know we hold its invite, unless it linked with us before.
+    const awaiting = !invite.inviteSecret && !before?.keyProven
+      ? { awaiting_acceptance: true, message: AWAITING_ACCEPTANCE_MESSAGE }
+      : {};
     if (invite.endpoints.length === 0) {
       return {
         ...base,
@@ -121,6 +155,7 @@ export class NetworkService {
         status: 'connected' as const,
         connected_endpoint: outcome.endpoint ?? this.connectedEndpoint(invite.peerId),
         ...(outcome.alreadyConnected ? { already_connected: true } : {}),
+        ...awaiting,
       };
     }
     return {
@@ -159,6 +194,7 @@ export class NetworkService {
       endpoints: peer.endpoints,
       connected: connected.has(peer.peerId),
       source: peer.source,
+      trust: peer.trust,
       last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
     }));
     return {
@@ -175,7 +211,32 @@ export class NetworkService {
       total_discovered: 0,
       total_connected: details.length,
       total_known: known.length,
+      pending_requests: store.requests.countPending(),
     };
+  }
+
+  /** Strangers that linked without an invite of ours, oldest first. */
+  requests() {
+    return {
+      requests: this.options.store.requests.list().map((request) => ({
+        peer_id: request.peerId,
+        display_name: request.displayName,
+        endpoint: request.endpoint,
+        requested_at: new Date(request.requestedAt).toISOString(),
+      })),
+    };
+  }
+
+  /** Accepts the request, then dials the peer at the endpoints it advertised (it also dials us again). */
+  async acceptRequest(peerId: string) {
+    if (!this.options.consent.accept(peerId)) throw noRequest(peerId);
+    const outcome = await this.options.reconnector.connectNow(peerId);
+    return { status: 'accepted' as const, peer_id: peerId, connected: outcome.status === 'connected' };
+  }
+
+  declineRequest(peerId: string) {
+    if (!this.options.consent.decline(peerId)) throw noRequest(peerId);
+    return { status: 'declined' as const, peer_id: peerId };
   }
 
   /** Known peers with their link state, as the web app lists them. */
@@ -188,6 +249,7 @@ export class NetworkService {
       connected: Boolean(manager.get(peer.peerId)),
       connection: manager.get(peer.peerId) ? ('direct' as const) : null,
       source: peer.source,
+      trust: peer.trust,
       last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
     }));
   }
@@ -233,4 +295,8 @@ export class NetworkService {
     // Relaying itself arrives with the relay issue; until then no routes exist to report.
     return { relay_policy: this.relayPolicy(), active_relays: {}, routing_table: {} };
   }
+}
+
+function noRequest(peerId: string): ServiceError {
+  return new ServiceError(404, 'No pending request from this peer', { peer_id: peerId });
 }

@@ -8,13 +8,25 @@ import { openDatabase, type Database } from './database.ts';
 import { DeliveryRepository } from './deliveries.ts';
 import { EventRepository } from './events.ts';
 import { PeerRepository } from './peers.ts';
+import { PeerRequestRepository } from './peer-requests.ts';
 import { SettingsRepository } from './settings.ts';
 
 export { AtRestCipher } from './at-rest.ts';
 export { openDatabase, type Database } from './database.ts';
 export { migrate, migrations } from './migrations.ts';
 export type { Clock } from './clock.ts';
-export { PeerRepository, MAX_PEER_ENDPOINTS, type PeerRecord, type PeerKeys, type PeerSource, type PeerSaveResult } from './peers.ts';
+export {
+  PeerRepository,
+  MAX_PEER_ENDPOINTS,
+  PEER_TRUSTS,
+  ProvenKeyConflictError,
+  type PeerRecord,
+  type PeerKeys,
+  type PeerSource,
+  type PeerTrust,
+  type PeerSaveResult,
+} from './peers.ts';
+export { PeerRequestRepository, REQUEST_LIMITS, type PeerRequestRecord, type RequestLimits } from './peer-requests.ts';
 export {
   EventRepository,
   MAX_PAGE,
@@ -34,6 +46,7 @@ export { ClientSendRepository } from './client-sends.ts';
 export interface Store {
   db: Database;
   peers: PeerRepository;
+  requests: PeerRequestRepository;
   events: EventRepository;
   deliveries: DeliveryRepository;
   apiKeys: ApiKeyRepository;
@@ -57,6 +70,7 @@ export function openStore({ file, atRestKey, now = systemClock }: StoreOptions):
   return {
     db,
     peers: new PeerRepository(db, now),
+    requests: new PeerRequestRepository(db, now),
     events: new EventRepository(db, cipher),
     deliveries: new DeliveryRepository(db),
     apiKeys: new ApiKeyRepository(db, now),

@@ -103,6 +103,31 @@ export const migrations: readonly string[] = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: consent (DESIGN §3a). Only trusted peers live in `peers`; everyone who was linked before the
+  // rule stays linked: imported peers as 'invited', peers that connected to us as 'accepted'.
+  // Strangers wait in `peer_requests` (declined ones too, so their redials are refused at once).
+  `
+  ALTER TABLE peers ADD COLUMN trust TEXT NOT NULL DEFAULT 'accepted'
+    CHECK (trust IN ('invited', 'invite_holder', 'accepted', 'introduced'));
+  UPDATE peers SET trust = 'invited' WHERE source = 'invite';
+  -- 1 once a handshake proved the X25519 key: an invite may then no longer replace it.
+  ALTER TABLE peers ADD COLUMN key_proven INTEGER NOT NULL DEFAULT 0 CHECK (key_proven IN (0, 1));
+  UPDATE peers SET key_proven = 1 WHERE source = 'inbound' OR last_connected_at IS NOT NULL;
+  -- The secret from the peer's invite, proven (never sent) when we dial it.
+  ALTER TABLE peers ADD COLUMN invite_secret BLOB;
+
+  CREATE TABLE peer_requests (
+    peer_id            TEXT PRIMARY KEY,
+    ed25519_public_key BLOB NOT NULL,
+    x25519_public_key  BLOB NOT NULL,
+    display_name       TEXT,
+    endpoint           TEXT,
+    requested_at       INTEGER NOT NULL,
+    last_seen_at       INTEGER NOT NULL,
+    declined_at        INTEGER
+  );
+  CREATE INDEX peer_requests_seen ON peer_requests (declined_at, last_seen_at);
+  `,
 ];
 
 /**

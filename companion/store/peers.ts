@@ -2,6 +2,9 @@ import type { Database } from './database.ts';
 import { systemClock, type Clock } from './clock.ts';
 
 export type PeerSource = 'invite' | 'inbound';
+/** Why a peer may link with us (DESIGN §3a); only trusted peers are stored here. */
+export const PEER_TRUSTS = ['invited', 'invite_holder', 'accepted', 'introduced'] as const;
+export type PeerTrust = (typeof PEER_TRUSTS)[number];
 
 export interface PeerRecord {
   peerId: string;
@@ -10,6 +13,11 @@ export interface PeerRecord {
   endpoints: string[];
   displayName: string | null;
   source: PeerSource;
+  trust: PeerTrust;
+  /** A handshake proved the X25519 key: an invite may no longer replace it. */
+  keyProven: boolean;
+  /** The secret from the peer's invite, if it carried one; proven when we dial the peer. */
+  inviteSecret: Uint8Array | null;
   createdAt: number;
   updatedAt: number;
   lastConnectedAt: number | null;
@@ -21,6 +29,18 @@ export interface PeerKeys {
   ed25519PublicKey: Uint8Array;
   x25519PublicKey: Uint8Array;
   endpoints: string[];
+}
+
+export interface InvitedPeer extends PeerKeys {
+  inviteSecret?: Uint8Array;
+}
+
+/** Thrown (and the import refused) when an invite names a different key than a handshake proved. */
+export class ProvenKeyConflictError extends Error {
+  constructor(readonly peer: PeerRecord) {
+    super(`Peer ${peer.peerId} already proved a different X25519 key`);
+    this.name = 'ProvenKeyConflictError';
+  }
 }
 
 export interface PeerSaveResult {
@@ -38,6 +58,9 @@ interface PeerRow {
   endpoints: string;
   display_name: string | null;
   source: PeerSource;
+  trust: PeerTrust;
+  key_proven: number;
+  invite_secret: Buffer | null;
   created_at: number;
   updated_at: number;
   last_connected_at: number | null;
@@ -54,20 +77,22 @@ export class PeerRepository {
   readonly #markConnected;
   readonly #setDisplayName;
   readonly #remove;
-  readonly #inviteTx: (peer: PeerKeys) => PeerSaveResult;
-  readonly #handshakeTx: (peer: PeerKeys) => PeerSaveResult;
+  readonly #inviteTx: (peer: InvitedPeer) => PeerSaveResult;
+  readonly #handshakeTx: (peer: PeerKeys, trust: PeerTrust) => PeerSaveResult;
 
   constructor(db: Database, now: Clock = systemClock) {
     this.#now = now;
     this.#get = db.prepare<[string], PeerRow>('SELECT * FROM peers WHERE peer_id = ?');
     this.#list = db.prepare<[], PeerRow>('SELECT * FROM peers ORDER BY created_at, peer_id');
     this.#insert = db.prepare(
-      `INSERT INTO peers (peer_id, ed25519_public_key, x25519_public_key, endpoints, source, created_at, updated_at)
-       VALUES (@peerId, @ed, @x, @endpoints, @source, @at, @at)`,
+      `INSERT INTO peers (peer_id, ed25519_public_key, x25519_public_key, endpoints, source, trust, key_proven,
+         invite_secret, created_at, updated_at)
+       VALUES (@peerId, @ed, @x, @endpoints, @source, @trust, @proven, @secret, @at, @at)`,
     );
     this.#update = db.prepare(
       `UPDATE peers SET ed25519_public_key = @ed, x25519_public_key = @x, endpoints = @endpoints,
-         source = @source, updated_at = @at WHERE peer_id = @peerId`,
+         source = @source, trust = @trust, key_proven = @proven, invite_secret = @secret, updated_at = @at
+       WHERE peer_id = @peerId`,
     );
     // A connection without a dialled endpoint (inbound) keeps the last endpoint that worked.
     this.#markConnected = db.prepare<[number, string | null, string]>(
@@ -78,10 +103,10 @@ export class PeerRepository {
     );
     this.#remove = db.prepare<[string]>('DELETE FROM peers WHERE peer_id = ?');
     // IMMEDIATE: these read then write, and another connection may write in between.
-    const invite = db.transaction((peer: PeerKeys) => this.#saveFromInvite(peer));
-    const handshake = db.transaction((peer: PeerKeys) => this.#saveFromHandshake(peer));
+    const invite = db.transaction((peer: InvitedPeer) => this.#saveFromInvite(peer));
+    const handshake = db.transaction((peer: PeerKeys, trust: PeerTrust) => this.#saveFromHandshake(peer, trust));
     this.#inviteTx = (peer) => invite.immediate(peer);
-    this.#handshakeTx = (peer) => handshake.immediate(peer);
+    this.#handshakeTx = (peer, trust) => handshake.immediate(peer, trust);
   }
 
   get(peerId: string): PeerRecord | undefined {
@@ -94,35 +119,43 @@ export class PeerRepository {
   }
 
   /**
-   * The user vouched for these keys and endpoints, so they replace whatever we had, and a peer
-   * first met inbound becomes an invited one.
+   * The user vouched for these endpoints, and for the keys unless a handshake already proved
+   * others (then ProvenKeyConflictError: a forged invite must not redirect the peer's DMs). The
+   * peer becomes an invited one, whatever it was.
    */
-  saveFromInvite(peer: PeerKeys): PeerSaveResult {
+  saveFromInvite(peer: InvitedPeer): PeerSaveResult {
     return this.#inviteTx(peer);
   }
 
-  #saveFromInvite(peer: PeerKeys): PeerSaveResult {
-    const created = !this.#get.get(peer.peerId);
+  #saveFromInvite(peer: InvitedPeer): PeerSaveResult {
+    const existing = this.#get.get(peer.peerId);
+    if (existing?.key_proven && !Buffer.from(peer.x25519PublicKey).equals(existing.x25519_public_key)) {
+      throw new ProvenKeyConflictError(toRecord(existing));
+    }
+    const secret = peer.inviteSecret ? Buffer.from(peer.inviteSecret) : (existing?.invite_secret ?? null);
     const params = { peerId: peer.peerId, ed: Buffer.from(peer.ed25519PublicKey), x: Buffer.from(peer.x25519PublicKey),
-      endpoints: JSON.stringify(cleanEndpoints(peer.endpoints)), source: 'invite', at: this.#now() };
-    (created ? this.#insert : this.#update).run(params);
-    return { record: this.get(peer.peerId)!, created };
+      endpoints: JSON.stringify(cleanEndpoints(peer.endpoints)), source: 'invite', trust: 'invited',
+      proven: existing?.key_proven ?? 0, secret, at: this.#now() };
+    (existing ? this.#update : this.#insert).run(params);
+    return { record: this.get(peer.peerId)!, created: !existing };
   }
 
   /**
    * The peer just proved these keys in a handshake. Its advertised endpoints go first (they are
    * the freshest) but the ones we already knew stay, since the peer may not know all its routes.
+   * `trust` applies only to a peer not stored yet: a known peer keeps the trust it has.
    */
-  saveFromHandshake(peer: PeerKeys): PeerSaveResult {
-    return this.#handshakeTx(peer);
+  saveFromHandshake(peer: PeerKeys, trust: PeerTrust): PeerSaveResult {
+    return this.#handshakeTx(peer, trust);
   }
 
-  #saveFromHandshake(peer: PeerKeys): PeerSaveResult {
+  #saveFromHandshake(peer: PeerKeys, trust: PeerTrust): PeerSaveResult {
     const existing = this.#get.get(peer.peerId);
     const known = existing ? parseEndpoints(existing.endpoints) : [];
     const params = { peerId: peer.peerId, ed: Buffer.from(peer.ed25519PublicKey), x: Buffer.from(peer.x25519PublicKey),
       endpoints: JSON.stringify(cleanEndpoints([...peer.endpoints, ...known])),
-      source: existing?.source ?? 'inbound', at: this.#now() };
+      source: existing?.source ?? 'inbound', trust: existing?.trust ?? trust, proven: 1,
+      secret: existing?.invite_secret ?? null, at: this.#now() };
     (existing ? this.#update : this.#insert).run(params);
     return { record: this.get(peer.peerId)!, created: !existing };
   }
@@ -161,6 +194,9 @@ function toRecord(row: PeerRow): PeerRecord {
     endpoints: parseEndpoints(row.endpoints),
     displayName: row.display_name,
     source: row.source,
+    trust: row.trust,
+    keyProven: row.key_proven === 1,
+    inviteSecret: row.invite_secret ? new Uint8Array(row.invite_secret) : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastConnectedAt: row.last_connected_at,

@@ -32,8 +32,11 @@ export interface NoiseExchangeOptions<T> {
   initiator: boolean;
   staticKey: KeyPair;
   prologue: Uint8Array;
-  /** What we prove about ourselves: sent in message 2 (responder) or 3 (initiator), encrypted. */
-  payload: Uint8Array;
+  /**
+   * What we prove about ourselves: sent in message 2 (responder) or 3 (initiator), encrypted. The
+   * initiator's may depend on the responder's static key, known by then (a responder gets undefined).
+   */
+  payload: Uint8Array | ((remoteStatic: Uint8Array | undefined) => Uint8Array);
   /** Checks the other side's payload against its Noise-authenticated static key; throws HandshakeError to refuse. */
   verify(remotePayload: Uint8Array, remoteStatic: Uint8Array): T;
   timeoutMs?: number;
@@ -73,7 +76,8 @@ export async function noiseExchange<T>(ws: WebSocket, inbox: WsInbox, options: N
       const message2 = await receive();
       const remotePayload = step(() => noise.readMessage(message2));
       const verified = options.verify(remotePayload, noise.remoteStaticKey!);
-      ws.send(step(() => noise.writeMessage(options.payload)));
+      const payload = typeof options.payload === 'function' ? options.payload(noise.remoteStaticKey!) : options.payload;
+      ws.send(step(() => noise.writeMessage(payload)));
       return finish(verified);
     }
     const message1 = await receive();
@@ -83,7 +87,8 @@ export async function noiseExchange<T>(ws: WebSocket, inbox: WsInbox, options: N
       throw new HandshakeError('bad_payload', 'Handshake failed: first message is not a Canopy handshake');
     }
     step(() => noise.readMessage(message1));
-    ws.send(step(() => noise.writeMessage(options.payload)));
+    const payload = typeof options.payload === 'function' ? options.payload(undefined) : options.payload;
+    ws.send(step(() => noise.writeMessage(payload)));
     const message3 = await receive();
     const remotePayload = step(() => noise.readMessage(message3));
     return finish(options.verify(remotePayload, noise.remoteStaticKey!));

@@ -13,6 +13,8 @@ export const CloseCode = {
   duplicate: 4003,
   decryptFailed: 4005,
   keepaliveTimeout: 4006,
+  /** Mesh: a stranger's request was declined, not answered in time, or had no room. */
+  notAccepted: 4007,
 } as const;
 
 export interface KeepaliveTimes {

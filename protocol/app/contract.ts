@@ -108,7 +108,20 @@ export interface PeerSummary {
   /** 'direct' for now; relayed links arrive with the relay issue. */
   connection: 'direct' | null;
   source: 'invite' | 'inbound';
+  /** Why this peer may link with us: we imported its invite, it used ours, we accepted it, or a trusted peer introduced it. */
+  trust: PeerTrust;
   last_connected_at: string | null;
+}
+
+export type PeerTrust = 'invited' | 'invite_holder' | 'accepted' | 'introduced';
+
+/** A stranger that linked without an invite of ours; it gets nothing until accepted. = GET /p2p/requests */
+export interface PeerRequest {
+  peer_id: string;
+  display_name: string | null;
+  /** The address it came from. */
+  endpoint: string | null;
+  requested_at: string;
 }
 
 /**
@@ -129,6 +142,12 @@ export interface AppMethods {
   /** = POST /p2p/invite/import: status 'connected' | 'imported_not_connected' with message. */
   'network.import': { params: { invite_code: string }; result: Record<string, unknown> & { status: string; peer_id: string } };
   'network.peers': { params: Record<string, never>; result: { peers: PeerSummary[] } };
+  /** = POST /p2p/invite/regenerate: a new invite secret (older codes then lead to a request), then the invite. */
+  'network.regenerate_invite': { params: { public_host?: string; public_port?: number }; result: { invite_code: string; peer_id: string; endpoints: string[] } };
+  'network.requests': { params: Record<string, never>; result: { requests: PeerRequest[] } };
+  /** Unknown peer → error 404. */
+  'network.accept_request': { params: { peer_id: string }; result: { status: 'accepted'; peer_id: string; connected: boolean } };
+  'network.decline_request': { params: { peer_id: string }; result: { status: 'declined'; peer_id: string } };
   'network.reconnect': { params: { peer_id: string }; result: Record<string, unknown> };
   'network.relay_status': { params: Record<string, never>; result: { relay_policy: string; active_relays: Record<string, string>; routing_table: Record<string, string> } };
   'network.set_relay_policy': { params: { policy: string }; result: { status: 'ok'; relay_policy: string } };
@@ -172,6 +191,8 @@ export interface AppPushes {
   delivery: { id: string; delivery_state: DeliveryState };
   /** Links went up or down; the full list, as network.peers returns it. */
   peers: { peers: PeerSummary[] };
+  /** Pending requests changed; the full list, as network.requests returns it. */
+  requests: { requests: PeerRequest[] };
   /** This browser was revoked or logged out elsewhere; the link closes right after. */
   session: { revoked: true };
 }

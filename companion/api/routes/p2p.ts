@@ -29,6 +29,19 @@ export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messa
     const host = typeof ctx.query.public_host === 'string' ? ctx.query.public_host.trim() : undefined;
     ctx.body = network.invite({ publicHost: host || undefined, publicPort: optionalPort(ctx.query.public_port) });
   });
+  router.post('/p2p/invite/regenerate', manage, (ctx) => {
+    const host = typeof ctx.query.public_host === 'string' ? ctx.query.public_host.trim() : undefined;
+    ctx.body = network.regenerateInvite({ publicHost: host || undefined, publicPort: optionalPort(ctx.query.public_port) });
+  });
+  router.get('/p2p/requests', view, (ctx) => {
+    ctx.body = network.requests();
+  });
+  router.post('/p2p/requests/:peer_id/accept', manage, async (ctx) => {
+    ctx.body = await network.acceptRequest(ctx.params.peer_id!);
+  });
+  router.post('/p2p/requests/:peer_id/decline', manage, (ctx) => {
+    ctx.body = network.declineRequest(ctx.params.peer_id!);
+  });
   router.post('/p2p/invite/import', manage, async (ctx) => {
     const body = await jsonBody(ctx, ImportRequest, 'invite_code required');
     ctx.body = await network.importInvite(body.invite_code);

@@ -24,7 +24,7 @@ it('saveFromInvite creates, then a second import replaces keys and endpoints', (
   expect(first.created).toBe(true);
   expect(first.record).toEqual({
     peerId: 'P1', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: ['ws://a:1', 'ws://b:1'],
-    displayName: null, source: 'invite', createdAt: 1_000, updatedAt: 1_000, lastConnectedAt: null, lastEndpoint: null,
+    displayName: null, source: 'invite', trust: 'invited', keyProven: false, inviteSecret: null, createdAt: 1_000, updatedAt: 1_000, lastConnectedAt: null, lastEndpoint: null,
   });
   expect(first.record.ed25519PublicKey).toBeInstanceOf(Uint8Array);
   expect(Buffer.isBuffer(first.record.ed25519PublicKey)).toBe(false);
@@ -37,28 +37,28 @@ it('saveFromInvite creates, then a second import replaces keys and endpoints', (
 });
 
 it('saveFromHandshake creates an inbound peer, then merges endpoints in front, de-duplicated and capped', () => {
-  const created = store.peers.saveFromHandshake({ peerId: 'P2', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: ['ws://old:1', 'ws://old:2'] });
+  const created = store.peers.saveFromHandshake({ peerId: 'P2', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: ['ws://old:1', 'ws://old:2'] }, 'accepted');
   expect(created.created).toBe(true);
   expect(created.record.source).toBe('inbound');
 
   clock = 3_000;
-  const merged = store.peers.saveFromHandshake({ peerId: 'P2', ed25519PublicKey: key(5), x25519PublicKey: key(6), endpoints: ['ws://new:1', 'ws://old:2'] });
+  const merged = store.peers.saveFromHandshake({ peerId: 'P2', ed25519PublicKey: key(5), x25519PublicKey: key(6), endpoints: ['ws://new:1', 'ws://old:2'] }, 'accepted');
   expect(merged.created).toBe(false);
   expect(merged.record).toMatchObject({
     ed25519PublicKey: key(5), x25519PublicKey: key(6), endpoints: ['ws://new:1', 'ws://old:2', 'ws://old:1'], source: 'inbound', updatedAt: 3_000,
   });
 
   const many = Array.from({ length: 20 }, (_, i) => `ws://many:${i}`);
-  const capped = store.peers.saveFromHandshake({ peerId: 'P2', ed25519PublicKey: key(5), x25519PublicKey: key(6), endpoints: many });
+  const capped = store.peers.saveFromHandshake({ peerId: 'P2', ed25519PublicKey: key(5), x25519PublicKey: key(6), endpoints: many }, 'accepted');
   expect(capped.record.endpoints).toEqual(many.slice(0, MAX_PEER_ENDPOINTS));
 });
 
 it('a handshake keeps an invited peer invited; an invite upgrades an inbound one', () => {
   store.peers.saveFromInvite({ peerId: 'P3', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: ['ws://x:1'] });
-  expect(store.peers.saveFromHandshake({ peerId: 'P3', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: [] }).record).toMatchObject({
+  expect(store.peers.saveFromHandshake({ peerId: 'P3', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: [] }, 'accepted').record).toMatchObject({
     source: 'invite', endpoints: ['ws://x:1'],
   });
-  store.peers.saveFromHandshake({ peerId: 'P4', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: ['ws://y:1'] });
+  store.peers.saveFromHandshake({ peerId: 'P4', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: ['ws://y:1'] }, 'accepted');
   expect(store.peers.saveFromInvite({ peerId: 'P4', ed25519PublicKey: key(1), x25519PublicKey: key(2), endpoints: ['ws://z:1'] }).record).toMatchObject({
     source: 'invite', endpoints: ['ws://z:1'],
   });

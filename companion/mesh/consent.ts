@@ -1,0 +1,152 @@
+import { EventEmitter } from 'node:events';
+import { b64urlDecode, b64urlEncode } from '../../protocol/bytes.ts';
+import type { CryptoBackend } from '../../protocol/crypto/types.ts';
+import type { Identity } from '../../protocol/identity.ts';
+import { canonicalizeEndpoints, INVITE_SECRET_BYTES } from '../../protocol/invite.ts';
+import { verifyInviteProof } from '../../protocol/invite-proof.ts';
+import type { Logger } from '../logger.ts';
+import type { PeerKeys, Store } from '../store/index.ts';
+import { CloseCode, type Link } from './link.ts';
+import type { Admission, LinkManager } from './link-manager.ts';
+
+const INVITE_SECRET_SETTING = 'invite_secret';
+const TRUST_INTRODUCED_SETTING = 'trust_introduced';
+
+export interface ConsentOptions {
+  crypto: CryptoBackend;
+  identity: Identity;
+  store: Store;
+  manager: LinkManager;
+  log: Logger;
+}
+
+/**
+ * Who may link with us (DESIGN §3a). A link is trusted when its peer is stored in `peers` (we
+ * imported its invite, accepted its request, or it was introduced) or proves in its handshake that
+ * it holds an invite we issued. Anyone else becomes a pending request: LinkManager keeps its link
+ * apart, and the only frame read from it is its profile card, for the request's name. Accepting
+ * closes that link and saves the peer with the endpoints it advertised; the next link, dialled by
+ * either side, is trusted from its first frame and syncs like any other.
+ */
+export class ConsentGate extends EventEmitter<{ changed: [] }> {
+  constructor(private readonly options: ConsentOptions) {
+    super();
+    options.manager.on('request', (link) => this.hold(link));
+  }
+
+  /** LinkManager's admission rule; trusted links have their handshake keys and endpoints saved. */
+  admit(link: Link): Admission {
+    const { store, log } = this.options;
+    const known = store.peers.get(link.peerId);
+    if (known) {
+      store.peers.saveFromHandshake(handshakeKeys(link), known.trust);
+      return 'trusted';
+    }
+    if (link.info.direction === 'inbound' && this.provesOurInvite(link)) {
+      store.db.transaction(() => {
+        store.peers.saveFromHandshake(handshakeKeys(link), 'invite_holder');
+        store.requests.remove(link.peerId);
+      })();
+      log.info('consent', 'peer used our invite', { peer: link.peerId });
+      this.emit('changed');
+      return 'trusted';
+    }
+    const outcome = store.requests.record(link.info.remote, link.info.remoteAddress);
+    if (outcome === 'declined') {
+      log.info('consent', 'declined peer refused', { peer: link.peerId });
+      return 'refused';
+    }
+    this.emit('changed');
+    return 'pending';
+  }
+
+  /** Accepts a pending request; false when there is none. The caller dials the peer next. */
+  accept(peerId: string): boolean {
+    const { store, manager } = this.options;
+    const request = store.requests.pending(peerId);
+    if (!request) return false;
+    const link = manager.pendingLink(peerId);
+    store.db.transaction(() => {
+      store.peers.saveFromHandshake(link ? handshakeKeys(link) : { ...request, endpoints: [] }, 'accepted');
+      if (request.displayName) store.peers.setDisplayName(peerId, request.displayName);
+      store.requests.remove(peerId);
+    })();
+    manager.dropPending(peerId, 'request accepted; connect again', CloseCode.goingAway);
+    this.emit('changed');
+    return true;
+  }
+
+  /** Declines a pending request and closes its link; false when there is none. */
+  decline(peerId: string): boolean {
+    if (!this.options.store.requests.decline(peerId)) return false;
+    this.options.manager.dropPending(peerId, 'request declined');
+    this.emit('changed');
+    return true;
+  }
+
+  /** We imported the peer's invite: its request or refusal is void, and its pending link makes way for ours. */
+  imported(peerId: string): void {
+    const removed = this.options.store.requests.remove(peerId);
+    const dropped = this.options.manager.dropPending(peerId, 'invite imported; connect again', CloseCode.goingAway);
+    if (removed || dropped) this.emit('changed');
+  }
+
+  /** The secret carried in our invite codes; made on first use. */
+  inviteSecret(): Uint8Array {
+    return this.storedInviteSecret() ?? this.regenerateInviteSecret();
+  }
+
+  /** A new invite secret: codes with the old one now lead to a request. */
+  regenerateInviteSecret(): Uint8Array {
+    const secret = this.options.crypto.randomBytes(INVITE_SECRET_BYTES);
+    this.options.store.settings.set(INVITE_SECRET_SETTING, b64urlEncode(secret));
+    return secret;
+  }
+
+  /** The secret to prove when dialling a peer whose invite we imported. */
+  inviteSecretFor(peerId: string): Uint8Array | undefined {
+    return this.options.store.peers.get(peerId)?.inviteSecret ?? undefined;
+  }
+
+  /** Whether peers introduced by a trusted peer are trusted (introductions arrive in a later issue). */
+  trustIntroduced(): boolean {
+    return this.options.store.settings.get<boolean>(TRUST_INTRODUCED_SETTING) ?? true;
+  }
+
+  private storedInviteSecret(): Uint8Array | undefined {
+    const text = this.options.store.settings.get<string>(INVITE_SECRET_SETTING);
+    return text === undefined ? undefined : b64urlDecode(text);
+  }
+
+  private provesOurInvite(link: Link): boolean {
+    const proof = link.info.payload.invite_proof;
+    const secret = this.storedInviteSecret();
+    if (!proof || !secret) return false;
+    let bytes: Uint8Array;
+    try {
+      bytes = b64urlDecode(proof);
+    } catch {
+      return false;
+    }
+    const { crypto, identity } = this.options;
+    return verifyInviteProof(crypto, secret, link.info.remote.x25519PublicKey, identity.x25519.publicKey, bytes);
+  }
+
+  private hold(link: Link): void {
+    link.onFrame((frame) => {
+      // A stranger's events, vectors and acks are dropped unread: nothing is stored or forwarded.
+      if (frame.t !== 'profile' || this.options.manager.pendingLink(link.peerId) !== link) return;
+      const name = frame.display_name.trim() || frame.device_name.trim() || null;
+      if (this.options.store.requests.setDisplayName(link.peerId, name)) this.emit('changed');
+    });
+  }
+}
+
+function handshakeKeys(link: Link): PeerKeys {
+  return {
+    peerId: link.peerId,
+    ed25519PublicKey: link.info.remote.ed25519PublicKey,
+    x25519PublicKey: link.info.remote.x25519PublicKey,
+    endpoints: canonicalizeEndpoints(link.info.payload.endpoints),
+  };
+}
