@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { b58decode, b64urlDecode, fromUtf8, utf8 } from './bytes.ts';
-import { canonicalJson } from './canonical.ts';
+import { canonicalJson, nestedDeeperThan } from './canonical.ts';
 import {
   CHANNEL_NAME_PATTERN,
   DM_CHANNEL_PATTERN,
@@ -8,6 +8,7 @@ import {
   dmChannelId,
   type SignedEvent,
 } from './events.ts';
+import type { VersionVector } from './mesh/vectors.ts';
 
 /**
  * The one place where anything received from a peer is validated. Everything inside a Noise
@@ -17,15 +18,25 @@ import {
  * Link frames and the handshake payload tolerate (and strip) unknown keys so newer peers can add
  * optional fields. Events are strict: every byte of an event is signed and forwarded as-is, so an
  * unvalidated extra key would be stored and propagated by peers that do not understand it.
+ *
+ * Two levels of failure: a frame whose envelope is wrong (not JSON, unknown shape) is a protocol
+ * violation and costs the link; content a peer may legitimately get wrong (one bad event in a
+ * batch, a version vector over our limits) is reported inside the decoded frame, so the receiver
+ * rejects just that part and tells the peer, keeping the link.
  */
 
 export const MAX_CONTENT_LENGTH = 65_536;
 export const MAX_METADATA_BYTES = 16 * 1024;
+/** Containers nested in metadata (`{}` is 1). Checked without recursion, before anything walks it. */
+export const MAX_METADATA_DEPTH = 32;
 export const MAX_SEALED_LENGTH = 96 * 1024;
 export const MAX_EVENTS_PER_FRAME = 500;
 export const MAX_ACK_IDS = 1000;
 export const MAX_SYNC_CHANNELS = 4096;
 export const MAX_SYNC_AUTHORS = 4096;
+/** (channel, author) heads per `sync` frame: a vector larger than this travels in several pages. */
+export const MAX_SYNC_PAGE_ENTRIES = 4096;
+export const MAX_REASON_LENGTH = 200;
 
 const B58_32_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 const B64URL_PATTERN = /^[A-Za-z0-9_-]*$/;
@@ -44,13 +55,17 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   return proto === Object.prototype || proto === null;
 };
 
-const metadataFits = (v: Record<string, unknown>): boolean => {
+/** Why a value is not acceptable metadata, or null. Depth first: the size check walks the value. */
+function metadataProblem(v: unknown): string | null {
+  if (!isPlainObject(v)) return 'metadata must be a JSON object';
+  if (nestedDeeperThan(v, MAX_METADATA_DEPTH)) return `metadata must be nested at most ${MAX_METADATA_DEPTH} levels deep`;
   try {
-    return utf8(canonicalJson(v)).length <= MAX_METADATA_BYTES;
+    if (utf8(canonicalJson(v)).length <= MAX_METADATA_BYTES) return null;
   } catch {
-    return false;
+    return 'metadata must be plain JSON';
   }
-};
+  return `metadata must be at most ${MAX_METADATA_BYTES} bytes of canonical JSON`;
+}
 
 export const PeerIdSchema = z.string().regex(PEER_ID_PATTERN, 'must be a 16-character base58 peer ID');
 // 32-byte keys are 43-44 base58 characters except for keys with leading zero bytes, which are
@@ -67,9 +82,11 @@ export const ChannelIdSchema = z
   .string()
   .refine((s) => CHANNEL_NAME_PATTERN.test(s) || DM_CHANNEL_PATTERN.test(s), 'must be a channel name ([a-z0-9][a-z0-9_-]{0,63}) or a dm: channel');
 
-const MetadataSchema = z
-  .custom<Record<string, unknown>>(isPlainObject, 'metadata must be a JSON object')
-  .refine(metadataFits, `metadata must be at most ${MAX_METADATA_BYTES} bytes of canonical JSON`);
+/** Shared by REST, the app link and received events, so a sender refuses what its peers would. */
+export const MetadataSchema = z.custom<Record<string, unknown>>().superRefine((value, ctx) => {
+  const problem = metadataProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const PostBodySchema = z.strictObject({
   content: z.string().max(MAX_CONTENT_LENGTH),
@@ -126,13 +143,32 @@ export const VersionVectorSchema = z
   )
   .refine(countAtMost(MAX_SYNC_CHANNELS), `at most ${MAX_SYNC_CHANNELS} channels`);
 
+const EventIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-char lowercase hex event id');
+
+/** One event of a received `events` frame that was not stored, and why (reported in the ack). */
+export const RejectedEventSchema = z.object({
+  index: z.int().min(0).max(MAX_EVENTS_PER_FRAME - 1),
+  id: EventIdSchema.optional(),
+  reason: z.string().max(MAX_REASON_LENGTH),
+});
+export type RejectedEvent = z.infer<typeof RejectedEventSchema>;
+
 const frameSchemas = {
   ping: z.object({ t: z.literal('ping'), n: z.int() }),
   pong: z.object({ t: z.literal('pong'), n: z.int() }),
-  sync: z.object({ t: z.literal('sync'), vectors: VersionVectorSchema }),
-  events: z.object({ t: z.literal('events'), events: z.array(SignedEventSchema).min(1).max(MAX_EVENTS_PER_FRAME) }),
+  // The page itself is checked apart (VersionVectorSchema) so a page over our limits is answered
+  // with an `error` frame rather than a closed link. `more: true` = further pages follow.
+  sync: z.object({ t: z.literal('sync'), vectors: z.record(z.string(), z.unknown()), more: z.boolean().optional() }),
+  // Each event is checked on its own (see decodeFrame): one bad event must not cost the batch.
+  events: z.object({ t: z.literal('events'), events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_FRAME) }),
   sync_done: z.object({ t: z.literal('sync_done') }),
-  ack: z.object({ t: z.literal('ack'), ids: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-char lowercase hex event id')).max(MAX_ACK_IDS) }),
+  ack: z.object({
+    t: z.literal('ack'),
+    ids: z.array(EventIdSchema).max(MAX_ACK_IDS),
+    rejected: z.array(RejectedEventSchema).max(MAX_EVENTS_PER_FRAME).optional(),
+  }),
+  // Something the peer sent was refused without closing the link (e.g. a sync vector over limits).
+  error: z.object({ t: z.literal('error'), about: z.string().max(32), reason: z.string().max(MAX_REASON_LENGTH) }),
   // The sender's own profile card. Only sent over a direct link, whose Noise handshake already
   // proved who the sender is, so it needs no signature of its own.
   profile: z.object({
@@ -144,28 +180,44 @@ const frameSchemas = {
   }),
 } as const;
 
-export const FrameSchema = z.discriminatedUnion('t', [
-  frameSchemas.ping,
-  frameSchemas.pong,
-  frameSchemas.sync,
-  frameSchemas.events,
-  frameSchemas.sync_done,
-  frameSchemas.ack,
-  frameSchemas.profile,
-]);
+type WireFrame = { [K in keyof typeof frameSchemas]: z.infer<(typeof frameSchemas)[K]> }[keyof typeof frameSchemas];
 
 /**
- * Events in frames are typed with the events.ts interfaces rather than the schema's (narrower,
+ * What we send. Events are typed with the events.ts interfaces rather than the schema's (narrower,
  * kind-correlated) inferred type, so code holding a plain SignedEvent can send it without casts.
  */
-export type Frame = Exclude<z.infer<typeof FrameSchema>, { t: 'events' }> | { t: 'events'; events: SignedEvent[] };
+export type Frame =
+  | Exclude<WireFrame, { t: 'events' | 'sync' }>
+  | { t: 'events'; events: SignedEvent[] }
+  | { t: 'sync'; vectors: VersionVector; more?: boolean };
 export type FrameType = Frame['t'];
+
+/** A valid event of a received `events` frame, with its position in the frame (acks name it). */
+export interface IndexedEvent {
+  index: number;
+  signed: SignedEvent;
+}
+/** A received `events` frame: the valid events, and the invalid ones with their reasons. */
+export interface ReceivedEvents {
+  t: 'events';
+  events: IndexedEvent[];
+  rejected: RejectedEvent[];
+}
+/** A received page of a version vector, or why the page is refused. */
+export interface ReceivedSync {
+  t: 'sync';
+  more: boolean;
+  page: { ok: true; vectors: VersionVector } | { ok: false; error: string };
+}
+/** What decodeFrame yields: frames as sent, except `events` and `sync`, whose contents are checked apart. */
+export type ReceivedFrame = Exclude<Frame, { t: 'events' | 'sync' }> | ReceivedEvents | ReceivedSync;
+
 /** A frame type this version does not know: ignored, never fatal, so newer peers can extend the protocol. */
 export interface UnknownFrame {
   t: 'unknown';
   type: string;
 }
-export type DecodeFrameResult = { ok: true; frame: Frame } | { ok: true; frame: UnknownFrame } | { ok: false; error: string };
+export type DecodeFrameResult = { ok: true; frame: ReceivedFrame } | { ok: true; frame: UnknownFrame } | { ok: false; error: string };
 
 export function encodeFrame(frame: Frame): Uint8Array {
   return utf8(JSON.stringify(frame));
@@ -203,7 +255,27 @@ export function decodeFrame(bytes: Uint8Array): DecodeFrameResult {
   if (!Object.hasOwn(frameSchemas, t)) return { ok: true, frame: { t: 'unknown', type: t } };
   const result = frameSchemas[t as FrameType].safeParse(parsed.value);
   if (!result.success) return { ok: false, error: `Invalid "${t}" frame: ${describeIssue(result.error)}` };
-  return { ok: true, frame: result.data };
+  const frame = result.data;
+  if (frame.t === 'events') return { ok: true, frame: checkEvents(frame.events) };
+  if (frame.t === 'sync') return { ok: true, frame: checkSyncPage(frame.vectors, frame.more === true) };
+  return { ok: true, frame };
+}
+
+function checkEvents(candidates: unknown[]): ReceivedEvents {
+  const events: IndexedEvent[] = [];
+  const rejected: RejectedEvent[] = [];
+  candidates.forEach((candidate, index) => {
+    const result = SignedEventSchema.safeParse(candidate);
+    if (result.success) events.push({ index, signed: result.data });
+    else rejected.push({ index, reason: `events.${index}.${describeIssue(result.error)}`.slice(0, MAX_REASON_LENGTH) });
+  });
+  return { t: 'events', events, rejected };
+}
+
+function checkSyncPage(vectors: Record<string, unknown>, more: boolean): ReceivedSync {
+  const result = VersionVectorSchema.safeParse(vectors);
+  if (!result.success) return { t: 'sync', more, page: { ok: false, error: `vectors: ${describeIssue(result.error)}`.slice(0, MAX_REASON_LENGTH) } };
+  return { t: 'sync', more, page: { ok: true, vectors: result.data } };
 }
 
 export const HandshakePayloadSchema = z.object({

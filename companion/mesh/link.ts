@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { decodeFrame, encodeFrame, type Frame, type HandshakePayload } from '../../protocol/frames.ts';
+import { decodeFrame, encodeFrame, type Frame, type HandshakePayload, type ReceivedFrame } from '../../protocol/frames.ts';
 import type { PublicIdentity } from '../../protocol/identity.ts';
 import type { SecureTransport } from '../../protocol/noise/index.ts';
 import type { WsInbox } from '../transport/inbox.ts';
@@ -8,6 +8,8 @@ import { SecureChannel, type FrameCodec, type KeepaliveTimes } from '../transpor
 export { CloseCode, DEFAULT_KEEPALIVE, type KeepaliveTimes } from '../transport/secure-channel.ts';
 
 export type LinkFrame = Exclude<Frame, { t: 'ping' } | { t: 'pong' }>;
+/** A frame as received: `events` and `sync` carry their per-part validation results. */
+export type ReceivedLinkFrame = Exclude<ReceivedFrame, { t: 'ping' } | { t: 'pong' }>;
 
 export interface LinkInfo {
   remote: PublicIdentity;
@@ -19,10 +21,10 @@ export interface LinkInfo {
   connectedAt: number;
 }
 
-const meshCodec: FrameCodec<LinkFrame, LinkFrame> = { encode: encodeFrame, decode: decodeFrame };
+const meshCodec: FrameCodec<ReceivedLinkFrame, LinkFrame> = { encode: encodeFrame, decode: decodeFrame };
 
 /** One authenticated, encrypted mesh connection to a peer. */
-export class Link extends SecureChannel<LinkFrame, LinkFrame> {
+export class Link extends SecureChannel<ReceivedLinkFrame, LinkFrame> {
   readonly peerId: string;
 
   constructor(ws: WebSocket, inbox: WsInbox, transport: SecureTransport, readonly info: LinkInfo, keepalive?: KeepaliveTimes) {

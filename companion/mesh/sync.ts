@@ -1,24 +1,24 @@
 import { EventEmitter } from 'node:events';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
-import {
-  eventId,
-  isDmChannel,
-  openDm,
-  verifyEvent,
-  type DmBody,
-  type PostBody,
-  type SignedEvent,
-} from '../../protocol/events.ts';
+import { eventId, isDmChannel, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
+import { MAX_ACK_IDS, MAX_REASON_LENGTH, MAX_SYNC_PAGE_ENTRIES, type ReceivedEvents } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
-import { missingFor, type VersionVector } from '../../protocol/mesh/vectors.ts';
+import { pageVector, type VersionVector } from '../../protocol/mesh/vectors.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/index.ts';
-import type { Link, LinkFrame } from './link.ts';
-
-export type SyncFrame = Extract<LinkFrame, { t: 'sync' | 'events' | 'ack' | 'sync_done' }>;
+import { batchesOf } from './batches.ts';
+import { LinkCatchUp, MAX_LINK_BUFFERED_BYTES, type CatchUpHost } from './catch-up.ts';
+import { EventIntake } from './intake.ts';
+import { DEFAULT_INTRODUCTION_LIMITS, IntroductionLedger, type IntroductionLimits } from './introductions.ts';
+import type { Link, ReceivedLinkFrame } from './link.ts';
 import type { LinkManager } from './link-manager.ts';
 
-const BATCH_SIZE = 200;
+export type SyncFrame = Extract<ReceivedLinkFrame, { t: 'sync' | 'events' | 'ack' | 'sync_done' | 'error' }>;
+
+/** A link whose socket holds more than this gets no live pushes; a catch-up sends them once it drains. */
+export const MAX_LIVE_BUFFERED_BYTES = 4 * MAX_LINK_BUFFERED_BYTES;
+/** One warning per link and topic per this long: a peer must not be able to flood our log. */
+const WARN_INTERVAL_MS = 60_000;
 
 export type DeliveryState = 'queued' | 'sent' | 'delivered';
 
@@ -31,19 +31,33 @@ interface SyncEvents {
 
 /**
  * Moves events between this node and its links. On every link-up both sides send their version
- * vectors and each answers with exactly the events the other lacks, so catch-up is exact and
- * independent of clocks. New events are pushed live; every received batch is acknowledged so the
- * author sees "delivered".
+ * vectors (in pages) and each answers with exactly the events the other lacks, so catch-up is
+ * exact and independent of clocks. New events are pushed live; every received batch is
+ * acknowledged so the author sees "delivered", and the peer's vector settles what an ack lost to a
+ * crash would have said.
  */
 export class SyncEngine extends EventEmitter<SyncEvents> {
+  private readonly catchUps = new WeakMap<Link, LinkCatchUp>();
+  private readonly lastWarned = new Map<string, number>();
+  private readonly introductions: IntroductionLedger;
+  private readonly intake: EventIntake;
+  private readonly catchUpHost: CatchUpHost;
+
   constructor(
     private readonly crypto: CryptoBackend,
     private readonly identity: Identity,
     private readonly store: Store,
     private readonly manager: LinkManager,
     private readonly log: Logger,
+    limits: IntroductionLimits = DEFAULT_INTRODUCTION_LIMITS,
   ) {
     super();
+    this.introductions = new IntroductionLedger(
+      { channels: store.events.firstSeenChannels(), authors: store.events.firstSeenAuthors() },
+      limits,
+    );
+    this.intake = new EventIntake(crypto, identity, store, this.introductions, (peerId) => this.entitled(peerId));
+    this.catchUpHost = this.catchUpHostFor();
   }
 
   /** Which channels a peer may receive: public channels, and only its own DM conversations. */
@@ -52,7 +66,22 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   linkUp(link: Link): void {
-    link.send({ t: 'sync', vectors: this.store.events.vector(this.entitled(link.peerId)) });
+    const catchUp = new LinkCatchUp(link, this.catchUpHost);
+    this.catchUps.set(link, catchUp);
+    link.onClose(() => {
+      for (const key of this.lastWarned.keys()) if (key.startsWith(`${link.peerId}/`)) this.lastWarned.delete(key);
+    });
+    void this.sendVector(link).catch((error: Error) => this.log.warn('sync', 'sending our vector failed', { peer: link.peerId, error: error.message }));
+  }
+
+  /** Our vector in pages under the frame limits, the last one without `more`. */
+  private async sendVector(link: Link): Promise<void> {
+    const pages = pageVector(this.store.events.vector(this.entitled(link.peerId)), MAX_SYNC_PAGE_ENTRIES);
+    for (const [i, page] of pages.entries()) {
+      await link.drained(MAX_LINK_BUFFERED_BYTES);
+      const last = i === pages.length - 1;
+      if (!link.send(last ? { t: 'sync', vectors: page } : { t: 'sync', vectors: page, more: true })) return;
+    }
   }
 
   /** Stores one of our own new events and pushes it to every entitled peer, recording delivery state. */
@@ -68,9 +97,10 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: now });
       for (const { peerId, state } of deliveries) this.store.deliveries.set(id, peerId, state, now);
     })();
+    this.introductions.stored(signed.event, null);
     this.emit('stored', id, signed.event.channel);
     for (const { peerId, link, state } of deliveries) {
-      link?.send({ t: 'events', events: [signed] });
+      if (link) this.push(link, [signed]);
       this.emit('delivery', id, peerId, state);
     }
   }
@@ -80,23 +110,20 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     return this.store.peers.list().map((peer) => peer.peerId);
   }
 
-  private setDelivery(id: string, peerId: string, state: DeliveryState, at: number): void {
-    this.store.deliveries.set(id, peerId, state, at);
-    this.emit('delivery', id, peerId, state);
-  }
-
   handleFrame(link: Link, frame: SyncFrame): void {
     switch (frame.t) {
       case 'sync':
-        void this.sendMissing(link, frame.vectors).catch((error: Error) =>
-          this.log.warn('sync', 'catch-up failed', { peer: link.peerId, error: error.message }),
-        );
+        this.catchUps.get(link)?.receivePage(frame);
         break;
       case 'events':
-        this.receive(link, frame.events);
+        this.receive(link, frame);
         break;
       case 'ack':
         this.acknowledge(link.peerId, frame.ids);
+        if (frame.rejected?.length) this.warn(link.peerId, 'rejected', 'peer rejected events we sent', { count: frame.rejected.length, first: frame.rejected[0]!.reason });
+        break;
+      case 'error':
+        this.warn(link.peerId, `error/${frame.about}`, 'peer refused a frame', { about: frame.about, reason: frame.reason });
         break;
       case 'sync_done':
         this.emit('caughtUp', link.peerId);
@@ -104,87 +131,86 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     }
   }
 
-  private async sendMissing(link: Link, remote: VersionVector): Promise<void> {
-    const entitled = this.entitled(link.peerId);
-    const ranges = missingFor(this.store.events.vector(entitled), remote, entitled);
-    let sent = 0;
-    for (const range of ranges) {
-      let after = range.afterSeq;
-      while (after < range.upToSeq && link.isOpen) {
-        const batch = this.store.events
-          .range(range.channel, range.author, after, BATCH_SIZE)
-          .filter((e) => e.event.seq <= range.upToSeq);
-        if (batch.length === 0) break;
-        if (!link.send({ t: 'events', events: batch })) return;
-        this.markSent(batch, link.peerId);
-        sent += batch.length;
-        after = batch[batch.length - 1]!.event.seq;
-        await link.drained();
-      }
+  /**
+   * A live push. A peer that does not read gets nothing more buffered: once its socket drains, a
+   * catch-up from its last vector sends what it missed.
+   */
+  private push(link: Link, events: SignedEvent[]): void {
+    if (!link.isOpen) return;
+    if (link.bufferedAmount > MAX_LIVE_BUFFERED_BYTES) {
+      this.catchUps.get(link)?.resend();
+      return;
     }
-    link.send({ t: 'sync_done' });
-    if (sent) this.log.info('sync', 'catch-up sent', { peer: link.peerId, events: sent });
+    for (const batch of batchesOf(events)) link.send({ t: 'events', events: batch });
+  }
+
+  /** What each link's catch-up needs from the engine. */
+  private catchUpHostFor(): CatchUpHost {
+    return {
+      store: this.store,
+      entitled: (peerId) => this.entitled(peerId),
+      totalBuffered: () => this.manager.connected().reduce((sum, link) => sum + link.bufferedAmount, 0),
+      sent: (batch, peerId) => this.markSent(batch, peerId),
+      vectorReceived: (peerId, vector) => this.reconcile(peerId, vector),
+      refused: (link, about, reason) => {
+        link.send({ t: 'error', about, reason: reason.slice(0, MAX_REASON_LENGTH) });
+        this.warn(link.peerId, `refused/${about}`, 'refused part of a frame', { about, reason });
+      },
+      failed: (peerId, error) => this.log.warn('sync', 'catch-up failed', { peer: peerId, error: error.message }),
+      done: (peerId, events) => {
+        if (events) this.log.info('sync', 'catch-up sent', { peer: peerId, events });
+      },
+    };
   }
 
   private markSent(batch: SignedEvent[], peerId: string): void {
-    const now = Date.now();
     const ours = batch
       .filter((signed) => signed.event.author === this.identity.peerId)
       .map((signed) => eventId(this.crypto, signed.event));
-    // One commit per catch-up batch, as for acks, rather than one per event.
-    this.store.db.transaction(() => {
-      for (const id of ours) this.store.deliveries.set(id, peerId, 'sent', now);
-    })();
-    for (const id of ours) this.emit('delivery', id, peerId, 'sent');
+    this.advance(ours, peerId, 'sent');
   }
 
-  private receive(link: Link, events: SignedEvent[]): void {
-    // One transaction per batch: a catch-up of thousands of events must not cost a commit each.
-    const { acked, fresh, rejected } = this.store.db.transaction(() => this.storeBatch(link.peerId, events))();
+  /**
+   * The peer holds every seq up to its head of each (channel, author), so whatever of ours it
+   * holds is delivered, whether or not its ack reached us (the sender may have died first).
+   * Only rows for recipients exist, and only channels the peer may receive count.
+   */
+  private reconcile(peerId: string, remote: VersionVector): void {
+    const entitled = this.entitled(peerId);
+    const me = this.identity.peerId;
+    const held = this.store.deliveries
+      .pendingFor(peerId, me)
+      .filter(({ channel, seq }) => entitled(channel) && Object.hasOwn(remote, channel) && seq <= (Object.hasOwn(remote[channel]!, me) ? remote[channel]![me]! : 0))
+      .map(({ eventId: id }) => id);
+    this.advance(held, peerId, 'delivered');
+  }
+
+  /** Moves existing delivery rows forward in one commit (catch-ups and acks come by the thousand). */
+  private advance(ids: string[], peerId: string, state: DeliveryState): void {
+    if (ids.length === 0) return;
+    const now = Date.now();
+    const moved = this.store.db.transaction(() => ids.filter((id) => this.store.deliveries.advance(id, peerId, state, now)))();
+    for (const id of moved) this.emit('delivery', id, peerId, state);
+  }
+
+  private receive(link: Link, frame: ReceivedEvents): void {
+    let result;
+    try {
+      result = this.intake.receive(link.peerId, frame);
+    } catch (error) {
+      // A store failure is ours, not the peer's: report the batch as not taken and keep the link.
+      this.log.error('sync', 'storing a received batch failed', { peer: link.peerId, error: (error as Error).message });
+      link.send({ t: 'ack', ids: [], rejected: frame.events.map(({ index }) => ({ index, reason: 'could not be stored here' })) });
+      return;
+    }
+    const { acked, fresh, rejected } = result;
     for (const { id, signed } of fresh) this.emit('stored', id, signed.event.channel);
-    if (rejected) this.log.warn('sync', 'dropped invalid events', { peer: link.peerId, count: rejected });
-    if (acked.length) link.send({ t: 'ack', ids: acked });
+    if (rejected.length) this.warn(link.peerId, 'invalid', 'rejected events', { count: rejected.length, first: rejected[0]!.reason });
+    if (acked.length || rejected.length) link.send({ t: 'ack', ids: acked.slice(0, MAX_ACK_IDS), rejected });
     this.forward(
       fresh.map((f) => f.signed),
       link.peerId,
     );
-  }
-
-  private storeBatch(fromPeer: string, events: SignedEvent[]) {
-    const acked: string[] = [];
-    const fresh: Array<{ id: string; signed: SignedEvent }> = [];
-    let rejected = 0;
-    const entitled = this.entitled(fromPeer);
-    const receivedAt = Date.now();
-    for (const signed of events) {
-      const verified = verifyEvent(this.crypto, signed);
-      const readable = verified.ok && entitled(signed.event.channel) ? this.readable(signed) : undefined;
-      if (!verified.ok || readable === undefined) {
-        rejected++;
-        continue;
-      }
-      const outcome = this.store.events.insert(signed, { id: verified.id, sourcePeer: fromPeer, readable, receivedAt });
-      acked.push(verified.id);
-      if (outcome === 'inserted') fresh.push({ id: verified.id, signed });
-    }
-    return { acked, fresh, rejected };
-  }
-
-  /**
-   * The readable body: posts as they are, DMs opened with our key. `null` means stored but not
-   * readable here (our own DM echoed back by a peer); `undefined` means reject.
-   */
-  private readable(signed: SignedEvent): PostBody | null | undefined {
-    const { event } = signed;
-    if (event.kind === 'post') return event.body as PostBody;
-    const body = event.body as DmBody;
-    if (event.author === this.identity.peerId) return null;
-    if (body.to !== this.identity.peerId) return undefined;
-    try {
-      return openDm(this.crypto, this.identity.x25519, event);
-    } catch {
-      return undefined;
-    }
   }
 
   /** Public posts spread through the mesh: each node passes new ones on to its other links. */
@@ -194,16 +220,23 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     for (const link of this.manager.connected()) {
       if (link.peerId === fromPeer) continue;
       const relevant = posts.filter((e) => e.event.author !== link.peerId);
-      if (relevant.length) link.send({ t: 'events', events: relevant });
+      if (relevant.length) this.push(link, relevant);
     }
   }
 
   private acknowledge(peerId: string, ids: string[]): void {
+    this.advance(
+      ids.filter((id) => this.store.events.authorOf(id) === this.identity.peerId),
+      peerId,
+      'delivered',
+    );
+  }
+
+  private warn(peerId: string, topic: string, message: string, fields: Record<string, unknown>): void {
+    const key = `${peerId}/${topic}`;
     const now = Date.now();
-    const ours = ids.filter((id) => this.store.events.authorOf(id) === this.identity.peerId);
-    this.store.db.transaction(() => {
-      for (const id of ours) this.store.deliveries.set(id, peerId, 'delivered', now);
-    })();
-    for (const id of ours) this.emit('delivery', id, peerId, 'delivered');
+    if (now - (this.lastWarned.get(key) ?? 0) < WARN_INTERVAL_MS) return;
+    this.lastWarned.set(key, now);
+    this.log.warn('sync', message, { peer: peerId, ...fields });
   }
 }

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import {
   GENERAL_CHANNEL,
@@ -11,7 +12,7 @@ import {
   type PostBody,
 } from '../../protocol/events.ts';
 import { b58encode } from '../../protocol/bytes.ts';
-import { SignedEventSchema } from '../../protocol/frames.ts';
+import { PostBodySchema, SignedEventSchema } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { SyncEngine } from '../mesh/sync.ts';
@@ -112,7 +113,7 @@ export class MessageService {
   }
 
   private broadcast(request: SendRequest) {
-    const readable: PostBody = request.metadata ? { content: request.content, metadata: request.metadata } : { content: request.content };
+    const readable = readableBody(request);
     const id = this.publish(GENERAL_CHANNEL, 'post', readable, readable);
     const connected = this.manager.connected().length;
     return {
@@ -129,7 +130,8 @@ export class MessageService {
     if (peerId === this.identity.peerId) throw new ServiceError(400, 'Cannot send a direct message to yourself');
     const peer = this.store.peers.get(peerId);
     if (!peer) throw new ServiceError(404, 'Unknown peer: import its invite code first', { peer_id: peerId });
-    const readable: PostBody = request.metadata ? { content: request.content, metadata: request.metadata } : { content: request.content };
+    // The sealed body is opaque to the event schema; the recipient checks it once opened.
+    const readable = readableBody(request);
     const body = sealDm(this.crypto, {
       author: this.identity.peerId,
       to: peerId,
@@ -163,13 +165,10 @@ export class MessageService {
       body,
     };
     const signed = signEvent(this.crypto, this.identity, event);
-    // Peers validate every event they receive with this schema and drop links that send invalid
-    // ones, so an event that would fail there (e.g. oversize metadata) must never leave here.
+    // Peers validate every event they receive with this schema and reject invalid ones, so an
+    // event that would fail there (e.g. oversize metadata) must never be stored or leave here.
     const valid = SignedEventSchema.safeParse(signed);
-    if (!valid.success) {
-      const issue = valid.error.issues[0];
-      throw new ServiceError(400, `Message cannot be sent: ${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`);
-    }
+    if (!valid.success) throw cannotSend(valid.error, 'event');
     const id = eventId(this.crypto, event);
     this.sync.publish(signed, id, readable);
     return id;
@@ -272,4 +271,18 @@ export class MessageService {
     }
     return { has_more: full, next_before: full ? rows[rows.length - 1]!.cursor : null };
   }
+}
+
+/** A post's or DM's readable body, held to the limits every receiver applies (size, nesting). */
+function readableBody(request: SendRequest): PostBody {
+  const body: PostBody = request.metadata ? { content: request.content, metadata: request.metadata } : { content: request.content };
+  const valid = PostBodySchema.safeParse(body);
+  if (!valid.success) throw cannotSend(valid.error, 'body');
+  return body;
+}
+
+function cannotSend(error: z.ZodError, root: string): ServiceError {
+  const issue = error.issues[0];
+  const path = [root, ...(issue?.path ?? []).map(String)].join('.');
+  return new ServiceError(400, `Message cannot be sent: ${path}: ${issue?.message ?? 'invalid'}`);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MetadataSchema } from '../../protocol/frames.ts';
 
 /**
  * Request shapes shared by the REST API and the app link: one schema per operation, with the
@@ -14,7 +15,8 @@ export const SendRequestSchema = z.object({
   content: requiredString('Message content required', 65_536),
   broadcast: z.boolean({ error: 'broadcast must be true or false' }).optional(),
   peer_id: z.string({ error: 'peer_id must be a string' }).trim().max(64).optional(),
-  metadata: z.record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' }).optional(),
+  // The same schema peers apply to received events: what passes here passes there (size, nesting).
+  metadata: MetadataSchema.optional(),
 });
 export const KeyCreateRequest = z.object({
   permissions: z.array(z.string(), { error: 'permissions must be a list' }).max(32),

@@ -28,6 +28,8 @@ export class DeliveryRepository {
   readonly #forEvent;
   readonly #undelivered;
   readonly #summary;
+  readonly #advance;
+  readonly #pendingOwn;
 
   constructor(db: Database) {
     // Acknowledgements can overtake "sent" bookkeeping, so a lower state never overwrites a higher one.
@@ -45,6 +47,15 @@ export class DeliveryRepository {
          WHERE d.peer_id = ? AND d.state < ? ORDER BY e.local_order LIMIT ?`,
       )
       .pluck();
+    // Progress for a recipient the row already names; never creates a row, so a peer that was not
+    // a recipient cannot make one by acknowledging.
+    this.#advance = db.prepare<[number, number, string, string, number]>(
+      'UPDATE deliveries SET state = ?, updated_at = ? WHERE event_id = ? AND peer_id = ? AND state < ?',
+    );
+    this.#pendingOwn = db.prepare<[string, string, number], { event_id: string; channel: string; seq: number }>(
+      `SELECT d.event_id, e.channel, e.seq FROM deliveries d JOIN events e ON e.id = d.event_id
+       WHERE d.peer_id = ? AND e.author = ? AND d.state < ?`,
+    );
     // One statement for any number of ids: the list travels as a JSON array.
     this.#summary = db.prepare<[string], { event_id: string; state: number }>(
       `SELECT event_id, MIN(state) AS state FROM deliveries
@@ -58,6 +69,20 @@ export class DeliveryRepository {
    */
   set(eventId: string, peerId: string, state: DeliveryState, at: number): boolean {
     return this.#set.run(eventId, peerId, rank(state), at).changes > 0;
+  }
+
+  /**
+   * Moves an existing (event, peer) row forward; returns false when there is no such row (the peer
+   * was not a recipient) or it was already as far.
+   */
+  advance(eventId: string, peerId: string, state: DeliveryState, at: number): boolean {
+    const target = rank(state);
+    return this.#advance.run(target, at, eventId, peerId, target).changes > 0;
+  }
+
+  /** `author`'s events not yet delivered to `peerId`, with where they sit (for reconciling from a vector). */
+  pendingFor(peerId: string, author: string): Array<{ eventId: string; channel: string; seq: number }> {
+    return this.#pendingOwn.all(peerId, author, DELIVERED).map((row) => ({ eventId: row.event_id, channel: row.channel, seq: row.seq }));
   }
 
   forEvent(eventId: string): DeliveryRecord[] {

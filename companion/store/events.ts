@@ -1,5 +1,5 @@
 import type { CanopyEvent, PostBody, SignedEvent } from '../../protocol/events.ts';
-import type { VersionVector } from '../../protocol/mesh/vectors.ts';
+import { defineOwn, type VersionVector } from '../../protocol/mesh/vectors.ts';
 import type { AtRestCipher } from './at-rest.ts';
 import type { Database } from './database.ts';
 
@@ -43,6 +43,14 @@ export interface ChannelSummary {
   count: number;
   lastTs: number;
   lastCursor: number;
+}
+
+/** Who first brought a channel or an author here, and when (the row with the lowest local_order). */
+export interface FirstSeen {
+  name: string;
+  /** The peer we received the first event from; null when it was ours. */
+  via: string | null;
+  at: number;
 }
 
 export const MAX_PAGE = 500;
@@ -95,6 +103,8 @@ export class EventRepository {
   readonly #get;
   readonly #authorOf;
   readonly #since;
+  readonly #firstChannels;
+  readonly #firstAuthors;
 
   constructor(db: Database, cipher: AtRestCipher) {
     this.#cipher = cipher;
@@ -149,6 +159,14 @@ export class EventRepository {
     this.#authorOf = db.prepare<[string], { author: string }>('SELECT author FROM events WHERE id = ?');
     this.#since = db.prepare<[number, number], EventRow>(
       `SELECT ${ROW_COLUMNS} FROM events WHERE local_order > ? ORDER BY local_order LIMIT ?`,
+    );
+
+    // SQLite takes bare columns from the row that holds MIN(): the first event of each group.
+    this.#firstChannels = db.prepare<[], FirstSeen>(
+      'SELECT channel AS name, source_peer AS via, received_at AS at, MIN(local_order) FROM events GROUP BY channel',
+    );
+    this.#firstAuthors = db.prepare<[], FirstSeen>(
+      'SELECT author AS name, source_peer AS via, received_at AS at, MIN(local_order) FROM events GROUP BY author',
     );
 
     const insert = db.transaction((signed: SignedEvent, meta: EventMeta, sealed: Sealed) => this.#insertAndAdvance(signed, meta, sealed));
@@ -257,6 +275,16 @@ export class EventRepository {
     return this.#since.all(after, clampLimit(limit)).map((row) => this.#toMessage(row));
   }
 
+  /** Every channel we hold events in, with who brought its first event and when. */
+  firstSeenChannels(): FirstSeen[] {
+    return this.#firstChannels.all().map(({ name, via, at }) => ({ name, via, at }));
+  }
+
+  /** Every author we hold events of, with who brought the first one and when. */
+  firstSeenAuthors(): FirstSeen[] {
+    return this.#firstAuthors.all().map(({ name, via, at }) => ({ name, via, at }));
+  }
+
   /** The author of a stored event, without decrypting anything (acks arrive by the thousand). */
   authorOf(id: string): string | undefined {
     return this.#authorOf.get(id)?.author;
@@ -292,15 +320,6 @@ export class EventRepository {
 interface Sealed {
   signed: Buffer;
   plain: Buffer | null;
-}
-
-/**
- * Plain assignment would treat a channel or author named "__proto__" as the prototype setter;
- * names come from peers, so define an own property instead.
- */
-function defineOwn<T>(target: Record<string, T>, key: string, value: T): T {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  return value;
 }
 
 function clampLimit(limit: number): number {

@@ -55,3 +55,74 @@ export function advanceHead(current: number, present: Set<number> | ((seq: numbe
   while (has(head + 1)) head++;
   return head;
 }
+
+/** How many (channel, author) heads a vector holds. */
+export function vectorEntries(vector: VersionVector): number {
+  let count = 0;
+  for (const authors of Object.values(vector)) count += Object.keys(authors).length;
+  return count;
+}
+
+/**
+ * Splits a vector into pages of at most `maxEntries` heads each (a channel with many authors may
+ * span pages), so no `sync` frame outgrows the frame limits however much a node holds. Always at
+ * least one page: an empty vector is one empty page.
+ */
+export function pageVector(vector: VersionVector, maxEntries: number): VersionVector[] {
+  if (!(maxEntries >= 1)) throw new RangeError('maxEntries must be at least 1');
+  const pages: VersionVector[] = [];
+  let page: VersionVector = {};
+  let size = 0;
+  for (const [channel, authors] of Object.entries(vector)) {
+    for (const [author, head] of Object.entries(authors)) {
+      if (size === maxEntries) {
+        pages.push(page);
+        page = {};
+        size = 0;
+      }
+      const entry = Object.hasOwn(page, channel) ? page[channel]! : defineOwn(page, channel, {});
+      defineOwn(entry, author, head);
+      size++;
+    }
+  }
+  pages.push(page);
+  return pages;
+}
+
+/**
+ * Adds `from` into `into` keeping the higher head of each (channel, author), and returns how many
+ * new entries `into` gained. Heads only grow, so the merge of two vectors a peer sent is a vector
+ * it holds. `maxEntries` bounds `into`: entries past it are dropped (and not counted).
+ */
+export function mergeVectorInto(into: VersionVector, from: VersionVector, maxEntries = Infinity): { added: number; dropped: number } {
+  let size = vectorEntries(into);
+  let added = 0;
+  let dropped = 0;
+  for (const [channel, authors] of Object.entries(from)) {
+    for (const [author, head] of Object.entries(authors)) {
+      const existing = own(into, channel);
+      const current = existing && own(existing, author);
+      if (current !== undefined) {
+        if (headOf(head) > current) defineOwn(existing!, author, headOf(head));
+        continue;
+      }
+      if (size >= maxEntries) {
+        dropped++;
+        continue;
+      }
+      defineOwn(existing ?? defineOwn(into, channel, {}), author, headOf(head));
+      size++;
+      added++;
+    }
+  }
+  return { added, dropped };
+}
+
+/**
+ * Plain assignment would treat a channel or author named "__proto__" as the prototype setter;
+ * names come from peers, so define an own property instead.
+ */
+export function defineOwn<T>(target: Record<string, T>, key: string, value: T): T {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  return value;
+}

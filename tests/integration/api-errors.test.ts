@@ -86,7 +86,7 @@ describe('request bodies', () => {
     const metadata = { blob: 'x'.repeat(20 * 1024) };
     const result = await admin.post('/p2p/send', { content: 'big metadata', broadcast: true, metadata });
     expect(result.status).toBe(400);
-    expect(result.body.error).toMatch(/^Message cannot be sent: event\.body\.metadata/);
+    expect(result.body.error).toMatch(/metadata must be at most 16384 bytes/);
     const page = await admin.get('/channels/general/messages');
     expect(page.body.messages.some((m: any) => m.content === 'big metadata')).toBe(false);
   });

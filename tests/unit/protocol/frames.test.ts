@@ -37,6 +37,13 @@ const dm = (): SignedEvent =>
     body: sealDm(nodeCrypto, { author: alice.peerId, to: bob.peerId, recipientX25519PublicKey: bob.x25519.publicKey, content: 'psst' }),
   });
 
+/** Metadata whose containers nest `depth` deep (the metadata object itself is level 1). */
+function nested(depth: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let i = 1; i < depth; i++) value = { k: value };
+  return value;
+}
+
 const raw = (value: unknown): Uint8Array => utf8(JSON.stringify(value));
 const decodeJson = (value: unknown) => decodeFrame(raw(value));
 function expectError(result: ReturnType<typeof decodeFrame>, pattern: RegExp): void {
@@ -44,12 +51,13 @@ function expectError(result: ReturnType<typeof decodeFrame>, pattern: RegExp): v
   if (!result.ok) expect(result.error).toMatch(pattern);
 }
 
-/** Validates an event (as mutated raw JSON) inside an events frame. */
+/** Validates an event (as mutated raw JSON) inside an events frame: its rejection reason, or null. */
 function eventError(mutate: (e: Record<string, unknown>) => void, base: SignedEvent = signed()): string | null {
   const copy = JSON.parse(JSON.stringify(base)) as { event: Record<string, unknown>; sig: string };
   mutate(copy.event);
   const result = decodeJson({ t: 'events', events: [copy] });
-  return result.ok ? null : result.error;
+  if (!result.ok || result.frame.t !== 'events') throw new Error('an events frame with one event must decode');
+  return result.frame.rejected[0]?.reason ?? null;
 }
 
 describe('link frames', () => {
@@ -57,20 +65,43 @@ describe('link frames', () => {
     const frames: Frame[] = [
       { t: 'ping', n: 1 },
       { t: 'pong', n: 1 },
-      { t: 'sync', vectors: { general: { [alice.peerId]: 3 }, [dmChannelId(alice.peerId, bob.peerId)]: { [bob.peerId]: 0 } } },
-      { t: 'events', events: [signed(), dm()] },
       { t: 'sync_done' },
       { t: 'ack', ids: ['a'.repeat(64)] },
+      { t: 'ack', ids: [], rejected: [{ index: 3, id: 'b'.repeat(64), reason: 'signature does not verify' }] },
+      { t: 'error', about: 'sync', reason: 'too big' },
     ];
     for (const frame of frames) expect(decodeFrame(encodeFrame(frame))).toEqual({ ok: true, frame });
+    const vectors = { general: { [alice.peerId]: 3 }, [dmChannelId(alice.peerId, bob.peerId)]: { [bob.peerId]: 0 } };
+    expect(decodeFrame(encodeFrame({ t: 'sync', vectors }))).toEqual({ ok: true, frame: { t: 'sync', more: false, page: { ok: true, vectors } } });
+    expect(decodeFrame(encodeFrame({ t: 'sync', vectors, more: true }))).toEqual({ ok: true, frame: { t: 'sync', more: true, page: { ok: true, vectors } } });
+    const events = [signed(), dm()];
+    expect(decodeFrame(encodeFrame({ t: 'events', events }))).toEqual({
+      ok: true,
+      frame: { t: 'events', events: events.map((e, index) => ({ index, signed: e })), rejected: [] },
+    });
   });
 
   it('validated events still verify', () => {
     const result = decodeFrame(encodeFrame({ t: 'events', events: [signed(), dm()] }));
     expect(result.ok).toBe(true);
     if (result.ok && result.frame.t === 'events') {
-      for (const e of result.frame.events) expect(verifyEvent(nobleCrypto, e).ok).toBe(true);
+      for (const e of result.frame.events) expect(verifyEvent(nobleCrypto, e.signed).ok).toBe(true);
     }
+  });
+
+  it('rejects one bad event alone, keeping its neighbours and their positions', () => {
+    const good = signed();
+    const result = decodeJson({ t: 'events', events: [good, { event: { nonsense: true }, sig: 'x' }, good] });
+    expect(result.ok).toBe(true);
+    if (!result.ok || result.frame.t !== 'events') return;
+    expect(result.frame.events.map((e) => e.index)).toEqual([0, 2]);
+    expect(result.frame.rejected).toHaveLength(1);
+    expect(result.frame.rejected[0]).toMatchObject({ index: 1, reason: expect.stringMatching(/^events\.1\./) });
+  });
+
+  it('reports a sync page over the limits inside the frame instead of failing it', () => {
+    const result = decodeJson({ t: 'sync', vectors: { general: { short: 1 } } });
+    expect(result).toMatchObject({ ok: true, frame: { t: 'sync', page: { ok: false, error: expect.stringMatching(/^vectors: general/) } } });
   });
 
   it('tolerates unknown frame types (forward compatibility)', () => {
@@ -100,18 +131,30 @@ describe('link frames', () => {
     expectError(decodeJson({ t: 'ack', ids: ['xyz'] }), /^Invalid "ack" frame: ids\.0: must be a 64-char lowercase hex event id$/);
     expectError(decodeJson({ t: 'ack', ids: Array(1001).fill('a'.repeat(64)) }), /^Invalid "ack" frame: ids: /);
     expectError(decodeJson({ t: 'sync' }), /^Invalid "sync" frame: vectors: /);
-    expectError(decodeJson({ t: 'sync', vectors: { general: { [alice.peerId]: -1 } } }), /vectors\.general\./);
-    expectError(decodeJson({ t: 'sync', vectors: { general: { short: 1 } } }), /^Invalid "sync" frame: vectors\.general/);
-    expectError(decodeJson({ t: 'sync', vectors: { 'Bad Channel': {} } }), /^Invalid "sync" frame: vectors/);
+    expectError(decodeJson({ t: 'sync', vectors: [] }), /^Invalid "sync" frame: vectors: /);
     expectError(decodeJson({ t: 'events', events: [] }), /^Invalid "events" frame: events: /);
+    expectError(decodeJson({ t: 'events', events: 'not a list' }), /^Invalid "events" frame: events: /);
+    expectError(decodeJson({ t: 'ack', ids: [], rejected: [{ index: 500, reason: 'x' }] }), /^Invalid "ack" frame: rejected\.0\.index/);
   });
 
-  it('caps channels in a sync vector', () => {
+  const pageError = (vectors: unknown): string | null => {
+    const result = decodeJson({ t: 'sync', vectors });
+    if (!result.ok || result.frame.t !== 'sync') throw new Error('a sync frame with an object must decode');
+    return result.frame.page.ok ? null : result.frame.page.error;
+  };
+
+  it('names the failing path of a sync page', () => {
+    expect(pageError({ general: { [alice.peerId]: -1 } })).toMatch(/^vectors: general\./);
+    expect(pageError({ general: { short: 1 } })).toMatch(/^vectors: general/);
+    expect(pageError({ 'Bad Channel': {} })).toMatch(/^vectors: /);
+  });
+
+  it('caps channels in a sync page', () => {
     const vectors: Record<string, Record<string, number>> = {};
     for (let i = 0; i < 4097; i++) vectors[`c${i}`] = {};
-    expectError(decodeJson({ t: 'sync', vectors }), /at most 4096 channels/);
+    expect(pageError(vectors)).toMatch(/at most 4096 channels/);
     delete vectors['c0'];
-    expect(decodeJson({ t: 'sync', vectors }).ok).toBe(true);
+    expect(pageError(vectors)).toBeNull();
   });
 
   it('rejects a 600-event batch, accepts 500', () => {
@@ -125,6 +168,7 @@ describe('SignedEventSchema', () => {
   it('accepts posts and DMs, including metadata', () => {
     expect(SignedEventSchema.safeParse(signed({ body: { content: 'x', metadata: { a: [1, { b: null }] } } })).success).toBe(true);
     expect(SignedEventSchema.safeParse(dm()).success).toBe(true);
+    expect(SignedEventSchema.safeParse(signed({ body: { content: 'x', metadata: nested(32) } })).success).toBe(true);
     expect(SignedEventSchema.safeParse(signed({ channel: 'a_b-9' })).success).toBe(true);
     expect(SignedEventSchema.safeParse(signed({ body: { content: 'x'.repeat(MAX_CONTENT_LENGTH) } })).success).toBe(true);
   });
@@ -162,6 +206,7 @@ describe('SignedEventSchema', () => {
     ['extra body key', (e) => (e['body'] = { content: 'x', html: '<b>' }), /event\.body: /],
     ['metadata array', (e) => (e['body'] = { content: 'x', metadata: [1] }), /event\.body\.metadata: metadata must be a JSON object/],
     ['metadata too big', (e) => (e['body'] = { content: 'x', metadata: { big: 'x'.repeat(17000) } }), /event\.body\.metadata: metadata must be at most 16384 bytes/],
+    ['metadata 33 deep', (e) => (e['body'] = { content: 'x', metadata: nested(33) }), /event\.body\.metadata: metadata must be nested at most 32 levels deep/],
     ['post with dm body', (e) => (e['body'] = { to: bob.peerId, sealed: 'AAAA' }), /event\.body/],
   ];
   it.each(violations)('rejects %s', (_name, mutate, pattern) => {
@@ -180,14 +225,25 @@ describe('SignedEventSchema', () => {
     expect(eventError(mutate, dm())).toMatch(pattern);
   });
 
+  it('rejects metadata nested 20,000 deep cleanly, as received JSON text (no RangeError)', () => {
+    const depth = 20_000;
+    const event = JSON.stringify(signed({ body: { content: 'x', metadata: { deep: 'HERE' } } }));
+    const text = `{"t":"events","events":[${event.replace('"HERE"', '{"k":'.repeat(depth) + '{}' + '}'.repeat(depth))}]}`;
+    const result = decodeFrame(utf8(text));
+    expect(result).toMatchObject({
+      ok: true,
+      frame: { events: [], rejected: [{ index: 0, reason: 'events.0.event.body.metadata: metadata must be nested at most 32 levels deep' }] },
+    });
+  });
+
   it('rejects bad signatures in shape', () => {
     const e = signed();
     expect(SignedEventSchema.safeParse({ ...e, sig: e.sig.slice(1) }).success).toBe(false);
     expect(SignedEventSchema.safeParse({ ...e, sig: b64urlEncode(new Uint8Array(65)) }).success).toBe(false);
     expect(SignedEventSchema.safeParse({ ...e, extra: 1 }).success).toBe(false);
     expect(decodeJson({ t: 'events', events: [{ ...e, sig: 'x' }] })).toEqual({
-      ok: false,
-      error: 'Invalid "events" frame: events.0.sig: must be base64url of 64 bytes',
+      ok: true,
+      frame: { t: 'events', events: [], rejected: [{ index: 0, reason: 'events.0.sig: must be base64url of 64 bytes' }] },
     });
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { advanceHead, missingFor, type VersionVector } from '../../../../protocol/mesh/vectors.ts';
+import { advanceHead, mergeVectorInto, missingFor, pageVector, vectorEntries, type VersionVector } from '../../../../protocol/mesh/vectors.ts';
+import { MAX_FRAME_BYTES } from '../../../../protocol/noise/index.ts';
+import { MAX_SYNC_PAGE_ENTRIES, decodeFrame, encodeFrame } from '../../../../protocol/frames.ts';
 
 const A = 'AAAAAAAAAAAAAAAA';
 const B = 'BBBBBBBBBBBBBBBB';
@@ -79,5 +81,64 @@ describe('advanceHead', () => {
       }),
     ).toBe(4);
     expect(asked).toEqual([2, 3, 4, 5]);
+  });
+});
+
+/** A base58 peer ID made from a number (16 characters, no 0/O/I/l). */
+const peer = (n: number) => n.toString(36).replace(/[0oil]/g, 'z').padStart(16, 'Z');
+
+describe('pageVector', () => {
+  it('splits a vector into pages of at most N heads, together equal to the whole', () => {
+    const vector: VersionVector = {};
+    for (let c = 0; c < 30; c++) {
+      vector[`c${c}`] = {};
+      for (let a = 0; a < 7; a++) vector[`c${c}`]![peer(a)] = c + a + 1;
+    }
+    const pages = pageVector(vector, 50);
+    expect(pages.map(vectorEntries)).toEqual([50, 50, 50, 50, 10]);
+    const merged: VersionVector = {};
+    for (const page of pages) mergeVectorInto(merged, page);
+    expect(merged).toEqual(vector);
+  });
+
+  it('sends an empty vector as one empty page', () => {
+    expect(pageVector({}, 10)).toEqual([{}]);
+  });
+
+  it('keeps a flooded vector (5,000 channels) under the frame cap and the receiver limits, page by page', () => {
+    const vector: VersionVector = {};
+    // The longest names there are: 64-character channels, and 16-character authors at a maximal head.
+    for (let c = 0; c < 5000; c++) vector[`${c}`.padEnd(64, 'x')] = { [peer(c)]: Number.MAX_SAFE_INTEGER };
+    const pages = pageVector(vector, MAX_SYNC_PAGE_ENTRIES);
+    expect(pages.length).toBe(2);
+    for (const [i, page] of pages.entries()) {
+      const bytes = encodeFrame({ t: 'sync', vectors: page, more: i === 0 });
+      expect(bytes.length).toBeLessThan(MAX_FRAME_BYTES);
+      const decoded = decodeFrame(bytes);
+      expect(decoded.ok && decoded.frame.t === 'sync' && decoded.frame.page.ok).toBe(true);
+    }
+  });
+});
+
+describe('mergeVectorInto', () => {
+  it('keeps the higher head of each entry and counts what was added', () => {
+    const into: VersionVector = { general: { [A]: 5 } };
+    expect(mergeVectorInto(into, { general: { [A]: 3, [B]: 2 }, other: { [A]: 1 } })).toEqual({ added: 2, dropped: 0 });
+    expect(into).toEqual({ general: { [A]: 5, [B]: 2 }, other: { [A]: 1 } });
+    mergeVectorInto(into, { general: { [A]: 9 } });
+    expect(into['general']![A]).toBe(9);
+  });
+
+  it('drops new entries past the bound but still raises known ones', () => {
+    const into: VersionVector = { general: { [A]: 1 } };
+    expect(mergeVectorInto(into, { general: { [A]: 4, [B]: 1 }, x: { [A]: 1 } }, 1)).toEqual({ added: 0, dropped: 2 });
+    expect(into).toEqual({ general: { [A]: 4 } });
+  });
+
+  it('treats "__proto__" as a plain name', () => {
+    const into: VersionVector = {};
+    mergeVectorInto(into, JSON.parse('{"__proto__":{"AAAAAAAAAAAAAAAA":2}}') as VersionVector);
+    expect(Object.getPrototypeOf(into)).toBe(Object.prototype);
+    expect(Object.keys(into)).toEqual(['__proto__']);
   });
 });
