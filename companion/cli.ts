@@ -2,9 +2,11 @@ import { parseArgs } from 'node:util';
 import { ensureBuild } from '../scripts/ensure-build.js';
 import { CANOPY_VERSION } from '../protocol/version.ts';
 import { keyFingerprint } from '../protocol/app/fingerprint.ts';
+import { ALLOWED_ORIGINS_ENV, parseAllowedOrigins } from './api/origin.ts';
 import { nodeCrypto } from './crypto/node.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
+import { ensureSetupCode } from './service/setup-code.ts';
 import { DEFAULT_KEY_PERMISSIONS, PERMISSIONS } from './service/permissions.ts';
 import { RELAY_POLICIES, type RelayPolicy } from './service/network-service.ts';
 
@@ -19,8 +21,13 @@ Usage:
       Default: ${DEFAULT_KEY_PERMISSIONS.join(',')}
   canopy keys list [--data-dir DIR]
   canopy keys revoke ID [--data-dir DIR]
+  canopy setup-code [--data-dir DIR]
+      Print the one-time code that creating the web app's account needs (alone on stdout);
+      fails once the account exists.
 
-Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY_RELAY_POLICY.
+Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY_RELAY_POLICY,
+  ${ALLOWED_ORIGINS_ENV} (comma-separated origins, e.g. https://canopy.example.com, whose pages
+  may use the web app and REST besides the companion's own address).
 `;
 
 class UsageError extends Error {}
@@ -52,8 +59,16 @@ async function start(args: string[]): Promise<number> {
   if (!(RELAY_POLICIES as readonly string[]).includes(relayPolicy)) {
     throw new UsageError(`Invalid CANOPY_RELAY_POLICY: ${relayPolicy}. Use: ${RELAY_POLICIES.join(', ')}`);
   }
+  const allowedOrigins = (() => {
+    try {
+      return parseAllowedOrigins(process.env[ALLOWED_ORIGINS_ENV]);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  })();
   await ensureBuild();
   const companion = await startCompanion({
+    allowedOrigins,
     host,
     port: webPort,
     meshPort,
@@ -68,9 +83,13 @@ async function start(args: string[]): Promise<number> {
       `  Data:                ${companion.paths.deviceDir}\n` +
       `  Key fingerprint:     ${keyFingerprint(nodeCrypto, companion.identity.x25519.publicKey)} (the web app shows it at login)\n`,
   );
-  if (!companion.store.accounts.hasUsers()) {
-    // Whoever reaches the web app first creates the account, so say so while it is still open.
-    process.stdout.write(`  No account yet: open http://${shown}:${webPort} now to create yours.\n`);
+  const setupCode = ensureSetupCode(companion.store);
+  if (setupCode) {
+    // Only someone who sees this terminal (or runs `canopy setup-code`) can create the account.
+    process.stdout.write(
+      `  No account yet: open http://${shown}:${webPort}/?setup=${setupCode} to create yours.\n` +
+        `  Setup code:          ${setupCode} (also printed by \`npx canopy setup-code\`)\n`,
+    );
   }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -79,6 +98,23 @@ async function start(args: string[]): Promise<number> {
   });
   await companion.close();
   return 0;
+}
+
+/** Prints the setup code alone on stdout, as `keys create` prints a key, for scripts and tests. */
+function setupCode(args: string[]): number {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
+  const instance = openInstance(dataDirOf(values['data-dir']), { quiet: true });
+  try {
+    const code = ensureSetupCode(instance.store);
+    if (!code) {
+      process.stderr.write('canopy: the account already exists, so there is no setup code; log in instead\n');
+      return 1;
+    }
+    process.stdout.write(`${code}\n`);
+    return 0;
+  } finally {
+    instance.store.close();
+  }
 }
 
 function keys(args: string[]): number {
@@ -135,6 +171,8 @@ export async function main(argv: string[]): Promise<number> {
         return await start(args);
       case 'keys':
         return keys(args);
+      case 'setup-code':
+        return setupCode(args);
       case '--version':
       case 'version':
         process.stdout.write(`${CANOPY_VERSION}\n`);

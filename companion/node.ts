@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { utf8 } from '../protocol/bytes.ts';
 import type { Identity } from '../protocol/identity.ts';
 import { createApiApp } from './api/app.ts';
+import { OriginPolicy } from './api/origin.ts';
 import { AppServer } from './app/app-server.ts';
 import { nodeCrypto } from './crypto/node.ts';
 import { loadOrCreateIdentity } from './instance/identity-store.ts';
@@ -29,6 +30,8 @@ export interface CompanionConfig {
   relayPolicy: RelayPolicy;
   buildDir?: string;
   quiet?: boolean;
+  /** Browser origins accepted besides the companion's own (CANOPY_ALLOWED_ORIGINS; see api/origin.ts). */
+  allowedOrigins?: string[];
 }
 
 export interface Companion {
@@ -100,7 +103,8 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   });
   const messages = new MessageService(crypto, identity, store, manager, sync);
   const keys = new KeyService(store.apiKeys);
-  const accounts = new AccountService(store, identity.peerId);
+  const accounts = new AccountService(store, identity.peerId, log);
+  const origins = new OriginPolicy(config.allowedOrigins);
   const app = createApiApp({
     store,
     network,
@@ -110,8 +114,9 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     deviceId: paths.deviceId,
     log,
     buildDir: config.buildDir ?? DEFAULT_BUILD_DIR,
+    origins,
   });
-  const appServer = new AppServer(crypto, identity, store, { accounts, network, messages, keys, profiles }, log);
+  const appServer = new AppServer(crypto, identity, store, { accounts, network, messages, keys, profiles }, log, origins);
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {

@@ -7,6 +7,7 @@ import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
 import type { ProfileService } from '../service/profile-service.ts';
 import { errorMiddleware } from './errors.ts';
+import { refuseForeignOrigins, type OriginPolicy } from './origin.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { profileRoutes } from './routes/profile.ts';
 import { messageRoutes } from './routes/messages.ts';
@@ -23,6 +24,7 @@ export interface ApiDependencies {
   deviceId: string;
   log: Logger;
   buildDir: string;
+  origins: OriginPolicy;
 }
 
 const QUIET_ERRORS = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
@@ -46,6 +48,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     api.use(routes.routes());
   }
   app.use(errorMiddleware(deps.log));
+  app.use(refuseForeignOrigins(deps.origins, deps.log));
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
   app.use(serveWebApp(deps.buildDir));

@@ -1,23 +1,33 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { APP_LINK_PATH, APP_LINK_PROLOGUE_TEXT, type CompanionHello, type PushTopic, type AppPushes } from '../../protocol/app/contract.ts';
+import {
+  APP_LINK_PATH,
+  APP_LINK_PROLOGUE_TEXT,
+  AppCloseCode,
+  type AppPushes,
+  type CompanionHello,
+  type PushTopic,
+} from '../../protocol/app/contract.ts';
 import { b58encode, b64urlEncode, fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { MAX_FRAME_BYTES } from '../../protocol/noise/index.ts';
 import { CANOPY_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { OriginPolicy } from '../api/origin.ts';
 import type { Logger } from '../logger.ts';
+import { limitWarning } from '../rate-limited-log.ts';
 import { ServiceError } from '../service/errors.ts';
 import type { Store } from '../store/index.ts';
 import { WsInbox } from '../transport/inbox.ts';
 import { HandshakeError, noiseExchange } from '../transport/noise-exchange.ts';
 import { CloseCode } from '../transport/secure-channel.ts';
+import { APP_LINK_LIMITS, normalizeAddress, PendingHandshakes } from './admission.ts';
 import { lookupMethod, type AppServices, type MethodContext } from './methods.ts';
 import { AppSession, type AppRequest } from './session.ts';
 
-const MAX_SESSIONS = 64;
 const MAX_LABEL = 100;
+const LIMITS = APP_LINK_LIMITS;
 
 /**
  * The web app's side door: `ws://host:port/api/v1/app` on the web port. Each browser runs Noise
@@ -27,6 +37,9 @@ const MAX_LABEL = 100;
 export class AppServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES + 16 });
   private readonly sessions = new Set<AppSession>();
+  private readonly pending = new PendingHandshakes({ total: LIMITS.pendingHandshakes, perAddress: LIMITS.pendingHandshakesPerAddress });
+  private readonly warnOrigin;
+  private readonly warnCap;
 
   constructor(
     private readonly crypto: CryptoBackend,
@@ -34,16 +47,33 @@ export class AppServer {
     private readonly store: Store,
     private readonly services: AppServices,
     private readonly log: Logger,
-  ) {}
+    private readonly origins: OriginPolicy,
+  ) {
+    this.warnOrigin = limitWarning(log, 'app', 'app link upgrade from a foreign origin refused');
+    this.warnCap = limitWarning(log, 'app', 'app link limit reached: connection refused');
+  }
 
   /** Takes over an HTTP upgrade for the app-link path; returns false for any other path. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (new URL(request.url ?? '/', 'http://x').pathname !== APP_LINK_PATH) return false;
-    if (this.sessions.size >= MAX_SESSIONS) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
+    // Only the companion's own web app may open the link: another site's page could otherwise
+    // create the account or act as a logged-in browser (see api/origin.ts).
+    const refusal = this.origins.refusal({ origin: request.headers.origin, host: request.headers.host });
+    if (refusal) {
+      this.warnOrigin({ reason: refusal });
+      refuseUpgrade(socket, 403, 'Forbidden', refusal);
       return true;
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => void this.accept(ws));
+    const address = normalizeAddress(request.socket.remoteAddress);
+    const slot = this.pending.take(address);
+    if ('full' in slot) {
+      this.warnCap({ limit: slot.full === 'total' ? 'pending handshakes' : 'pending handshakes per address', address });
+      refuseUpgrade(socket, 503, 'Service Unavailable', 'Too many connections are being set up right now; try again shortly');
+      return true;
+    }
+    // Released when the handshake ends either way, or when the socket dies before the upgrade completes.
+    socket.once('close', slot.release);
+    this.wss.handleUpgrade(request, socket, head, (ws) => void this.accept(ws, address, slot.release));
     return true;
   }
 
@@ -64,9 +94,13 @@ export class AppServer {
     this.wss.close();
   }
 
-  private async accept(ws: WebSocket): Promise<void> {
+  private async accept(ws: WebSocket, address: string, releasePending: () => void): Promise<void> {
     const inbox = new WsInbox(ws);
     ws.on('error', () => {});
+    // A browser sends message 1 as soon as the socket opens; a silent socket gives its slot back soon.
+    const firstMessage = setTimeout(() => ws.terminate(), LIMITS.firstMessageTimeoutMs);
+    ws.once('message', () => clearTimeout(firstMessage));
+    ws.once('close', () => clearTimeout(firstMessage));
     const hello: CompanionHello = {
       peer_id: this.identity.peerId,
       ed25519_key: b58encode(this.identity.ed25519.publicKey),
@@ -82,19 +116,60 @@ export class AppServer {
         prologue: utf8(APP_LINK_PROLOGUE_TEXT),
         payload: utf8(JSON.stringify(hello)),
         verify: (payload) => deviceLabel(payload),
+        timeoutMs: LIMITS.handshakeTimeoutMs,
       });
+      releasePending();
       const device = this.store.accounts.activeDevice(remoteStatic);
-      const session = new AppSession(ws, inbox, transport, remoteStatic, label, device);
+      const full = this.sessionCapReached(device !== undefined, address);
+      if (full) {
+        this.warnCap({ limit: full, address });
+        ws.close(AppCloseCode.busy, 'Too many browsers are connected right now; try again shortly');
+        setTimeout(() => ws.terminate(), 1_000).unref();
+        return;
+      }
+      const session = new AppSession(ws, inbox, transport, remoteStatic, label, address, device);
       this.sessions.add(session);
       session.onClose(() => this.sessions.delete(session));
       session.onFrame((request) => void this.dispatch(session, request));
       if (device) this.store.accounts.touchDevice(device.id);
+      else this.closeUnlessLoggedIn(session, LIMITS.loginWindowMs);
     } catch (error) {
+      releasePending();
       const reason = error instanceof HandshakeError ? error.message : `Handshake failed: ${(error as Error).message}`;
       this.log.warn('app', 'browser handshake rejected', { reason });
       ws.close(CloseCode.handshakeFailed, reason.slice(0, 120));
       setTimeout(() => ws.terminate(), 1_000).unref();
     }
+  }
+
+  /** Which cap a new session would break: logged-in browsers, or those still to log in (in total, per address). */
+  private sessionCapReached(loggedIn: boolean, address: string): string | null {
+    let loggedInCount = 0;
+    let waiting = 0;
+    let waitingHere = 0;
+    for (const session of this.sessions) {
+      if (session.authenticated) loggedInCount++;
+      else {
+        waiting++;
+        if (session.address === address) waitingHere++;
+      }
+    }
+    if (loggedIn) return loggedInCount >= LIMITS.loggedInSessions ? 'logged-in browsers' : null;
+    if (waiting >= LIMITS.unauthenticatedSessions) return 'browsers not logged in';
+    if (waitingHere >= LIMITS.unauthenticatedPerAddress) return 'browsers not logged in per address';
+    return null;
+  }
+
+  /**
+   * A session that has not logged in when its window is over is closed (a login being checked
+   * gets a moment more): it would otherwise hold a slot and get pings forever.
+   */
+  private closeUnlessLoggedIn(session: AppSession, afterMs: number): void {
+    setTimeout(() => {
+      if (session.authenticated || !session.isOpen) return;
+      if (session.loggingIn) return this.closeUnlessLoggedIn(session, 1_000);
+      session.close(AppCloseCode.loginWindowOver, 'not logged in in time; reconnect to try again');
+    }, afterMs).unref();
   }
 
   private async dispatch(session: AppSession, request: AppRequest): Promise<void> {
@@ -134,6 +209,11 @@ export class AppServer {
         }
       },
       connectedDeviceIds: () => new Set([...this.sessions].flatMap((s) => (s.device ? [s.device.id] : []))),
+      checkLoginCapacity: () => {
+        if (session.authenticated || this.sessionCapReached(true, session.address) === null) return;
+        this.warnCap({ limit: 'logged-in browsers', address: session.address });
+        throw new ServiceError(503, 'Too many browsers are logged in right now; log one out or try again later', { retry_after_seconds: 30 });
+      },
     };
   }
 }
@@ -146,4 +226,12 @@ function deviceLabel(payload: Uint8Array): string {
   } catch {
     throw new HandshakeError('bad_payload', 'Handshake payload invalid: expected JSON with a label');
   }
+}
+
+/** Answers an upgrade request with a plain HTTP error and a JSON body, then closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, statusText: string, error: string): void {
+  const body = JSON.stringify({ error });
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

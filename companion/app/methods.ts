@@ -10,7 +10,7 @@ import {
   SendRequestSchema,
   requiredString,
 } from '../service/requests.ts';
-import type { AccountService } from '../service/account-service.ts';
+import type { AccountService, Requester } from '../service/account-service.ts';
 import type { KeyService } from '../service/key-service.ts';
 import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
@@ -34,6 +34,8 @@ export interface MethodContext {
   /** Closes every session of a revoked device, this one included. */
   closeDevice(deviceId: string): void;
   connectedDeviceIds(): Set<string>;
+  /** Refuses (throws) when no further browser may be logged in right now. */
+  checkLoginCapacity(): void;
 }
 
 interface MethodSpec<S extends z.ZodType> {
@@ -49,6 +51,9 @@ const credentials = z.object({
   username: requiredString('Username required', 64),
   password: z.string({ error: 'Password required' }).min(1, { error: 'Password required' }).max(1024),
 });
+const setupParams = credentials.extend({
+  setup_code: z.string({ error: 'Setup code required' }).max(64, { error: 'Setup code is too long' }),
+});
 const profileUpdate = z.record(z.string(), z.unknown());
 
 /**
@@ -63,15 +68,14 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   }),
   'session.setup': method({
     open: true,
-    params: credentials,
-    handle: (context, { username, password }) =>
-      logIn(context, context.services.accounts.setup(username, password, context.session.deviceKey, context.session.label)),
+    params: setupParams,
+    handle: (context, { username, password, setup_code }) =>
+      logIn(context, (who) => context.services.accounts.setup(username, password, setup_code, who)),
   }),
   'session.login': method({
     open: true,
     params: credentials,
-    handle: (context, { username, password }) =>
-      logIn(context, context.services.accounts.login(username, password, context.session.deviceKey, context.session.label)),
+    handle: (context, { username, password }) => logIn(context, (who) => context.services.accounts.login(username, password, who)),
   }),
   'session.logout': method({
     params: none,
@@ -151,11 +155,24 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'profile.set_device': method({ params: profileUpdate, handle: ({ services }, p) => services.profiles.setDevice(p) }),
 };
 
-/** Finishes setup or login: this session now acts as the device, and learns its new status. */
-async function logIn(context: MethodContext, registering: Promise<NonNullable<AppSession['device']>>) {
-  const device = await registering;
-  context.authenticate(device);
-  return context.services.accounts.status(device, device.id);
+/**
+ * Runs setup or login, one at a time per session (a pipeline of guesses gets 429 at once), then
+ * this session acts as the device and learns its new status.
+ */
+async function logIn(context: MethodContext, register: (who: Requester) => Promise<NonNullable<AppSession['device']>>) {
+  const { session } = context;
+  if (session.loggingIn) {
+    throw new ServiceError(429, 'A login is already being checked on this connection; wait for its answer', { retry_after_seconds: 1 });
+  }
+  context.checkLoginCapacity();
+  session.loggingIn = true;
+  try {
+    const device = await register({ deviceKey: session.deviceKey, label: session.label, address: session.address });
+    context.authenticate(device);
+    return context.services.accounts.status(device, device.id);
+  } finally {
+    session.loggingIn = false;
+  }
 }
 
 function deviceKeyId(session: AppSession): string {

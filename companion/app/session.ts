@@ -20,6 +20,8 @@ const appCodec: FrameCodec<AppRequest, Outgoing> = {
  */
 export class AppSession extends SecureChannel<AppRequest, Outgoing> {
   device: DeviceRecord | undefined;
+  /** A setup or login of this session is being checked: one at a time per session. */
+  loggingIn = false;
 
   constructor(
     ws: WebSocket,
@@ -27,6 +29,8 @@ export class AppSession extends SecureChannel<AppRequest, Outgoing> {
     transport: SecureTransport,
     readonly deviceKey: Uint8Array,
     readonly label: string,
+    /** The remote IP address, for per-address limits. */
+    readonly address: string,
     device: DeviceRecord | undefined,
   ) {
     super(ws, inbox, transport, appCodec);

@@ -10,6 +10,14 @@
 export const APP_LINK_PROLOGUE_TEXT = 'canopy/app/1';
 export const APP_LINK_PATH = '/api/v1/app';
 
+/** Close codes the companion uses on the app link (besides the shared ones of secure-channel). */
+export const AppCloseCode = {
+  /** Not logged in within the login window: the browser reconnects at once when it is ready to try. */
+  loginWindowOver: 4010,
+  /** Too many browsers connected or waiting to log in right now: retry later. */
+  busy: 4011,
+} as const;
+
 /** Sent by the companion in handshake message 2. The browser pins `x25519_key` on first contact. */
 export interface CompanionHello {
   peer_id: string;
@@ -130,9 +138,15 @@ export interface PeerRequest {
  */
 export interface AppMethods {
   'session.status': { params: Record<string, never>; result: SessionStatus };
-  /** First visit on a fresh instance: create the one local account; logs this browser in. */
-  'session.setup': { params: { username: string; password: string }; result: SessionStatus };
-  /** Wrong password → error 401 "Invalid username or password"; too many tries → 429. */
+  /**
+   * First visit on a fresh instance: create the one local account; logs this browser in. Needs the
+   * one-time setup code the companion prints at start (wrong → 403; too many wrong → 429).
+   */
+  'session.setup': { params: { username: string; password: string; setup_code: string }; result: SessionStatus };
+  /**
+   * Wrong password → error 401 "Invalid username or password"; too many tries → 429 with
+   * details.retry_after_seconds; password checks saturated → 503 with retry_after_seconds.
+   */
   'session.login': { params: { username: string; password: string }; result: SessionStatus };
   /** Forgets this browser's device key on the companion and closes the link. */
   'session.logout': { params: Record<string, never>; result: { status: 'logged_out' } };

@@ -14,7 +14,9 @@ import {
   setupAccount,
 } from './helpers/app.ts';
 
-const HOST = 'canopy.test';
+// A LAN name (mDNS), which the companion accepts as a Host for browser requests: any other DNS
+// name could be an attacker's, rebound to this machine (see companion/api/origin.ts).
+const HOST = 'canopy-lan.local';
 
 test('plain-http origin: not secure, no service worker, setup and messaging work', async ({ canopy }) => {
   const [instanceA, instanceB] = await Promise.all([canopy.startInstance(), canopy.startInstance()]);

@@ -1,5 +1,9 @@
 // A Node stand-in for the browser's side of the app link, built from the same protocol code:
 // Noise XX as initiator with a device key, then requests and pushes inside the session.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { nodeCrypto } from '../../companion/crypto/node.ts';
 import { APP_LINK_PROLOGUE_TEXT, type AppMethod, type CompanionHello } from '../../protocol/app/contract.ts';
 import { decodeServerFrame, encodeAppFrame } from '../../protocol/app/frames.ts';
@@ -12,6 +16,20 @@ export interface AppReply {
   ok: boolean;
   result?: any;
   error?: { status: number; message: string; details?: Record<string, unknown> };
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+
+/** The instance's one-time setup code, as the owner reads it: `canopy setup-code`, alone on stdout. */
+export async function readSetupCode(dataDir: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [join(ROOT, 'bin', 'canopy.js'), 'setup-code', '--data-dir', dataDir], { cwd: ROOT });
+  return stdout.trim();
+}
+
+/** Creates the account over `app` with the instance's setup code (what the Setup page does). */
+export async function setUpAccount(app: AppClient, dataDir: string, username: string, password: string): Promise<AppReply> {
+  return app.call('session.setup', { username, password, setup_code: await readSetupCode(dataDir) });
 }
 
 export const newDeviceKey = (): KeyPair => generateKeyPair(nodeCrypto, 'x25519');
@@ -53,3 +71,5 @@ export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDevice
   };
   return { hello, companionKey, deviceKey, call, pushes, closed: connection.closed, close: () => connection.ws.close() };
 }
+
+export type AppClient = Awaited<ReturnType<typeof connectApp>>;

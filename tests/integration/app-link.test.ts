@@ -5,7 +5,7 @@ import { nodeCrypto } from '../../companion/crypto/node.ts';
 import { b58decode } from '../../protocol/bytes.ts';
 import { peerIdMatches } from '../../protocol/identity.ts';
 import { apiClient, createKey, eventually } from '../helpers/api.ts';
-import { connectApp, newDeviceKey } from '../helpers/app-client.ts';
+import { connectApp, newDeviceKey, readSetupCode } from '../helpers/app-client.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 
 let node: Instance;
@@ -31,10 +31,11 @@ describe('app link', () => {
 
   it('sets up the account once and remembers this browser by its device key', async () => {
     const app = await connectApp(node.url, owner);
-    expect((await app.call('session.setup', { username: 'alice', password: 'short' })).error?.message).toMatch(/at least 8/);
-    const setup = await app.call('session.setup', { username: 'alice', password: PASSWORD });
+    const setup_code = await readSetupCode(node.dataDir);
+    expect((await app.call('session.setup', { username: 'alice', password: 'short', setup_code })).error?.message).toMatch(/at least 8/);
+    const setup = await app.call('session.setup', { username: 'alice', password: PASSWORD, setup_code });
     expect(setup.result).toMatchObject({ authenticated: true, username: 'alice', setup_required: false });
-    expect((await app.call('session.setup', { username: 'mallory', password: PASSWORD })).error?.status).toBe(409);
+    expect((await app.call('session.setup', { username: 'mallory', password: PASSWORD, setup_code })).error?.status).toBe(409);
     app.close();
 
     const again = await connectApp(node.url, owner);

@@ -1,7 +1,7 @@
 // Profile cards travel over direct links: a name set in one web app shows up on the peer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
-import { connectApp } from '../helpers/app-client.ts';
+import { connectApp, setUpAccount } from '../helpers/app-client.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 
 let a: Instance;
@@ -24,7 +24,7 @@ const nameOfA = async () => (await apiB.get('/p2p/peers')).body.known_peers.find
 describe('profile exchange', () => {
   it('shows a display name set after connecting, and the device name as a fallback', async () => {
     const app = await connectApp(a.url);
-    await app.call('session.setup', { username: 'alice', password: 'a long password' });
+    await setUpAccount(app, a.dataDir, 'alice', 'a long password');
     await app.call('profile.set_device', { display_name: 'Alice laptop' });
     expect(await eventually('device name on B', async () => (await nameOfA()) === 'Alice laptop')).toBe(true);
     await app.call('profile.set_user', { display_name: 'Alice' });

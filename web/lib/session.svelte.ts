@@ -118,9 +118,12 @@ class Session {
     link.start();
   }
 
-  /** First visit on a fresh instance: create the local account. Throws AppError with a readable message. */
-  async setup(username: string, password: string): Promise<void> {
-    const status = await this.#request('session.setup', { username, password });
+  /**
+   * First visit on a fresh instance: create the local account with the companion's one-time setup
+   * code. Throws AppError with a readable message.
+   */
+  async setup(username: string, password: string, setupCode: string): Promise<void> {
+    const status = await this.#request('session.setup', { username, password, setup_code: setupCode });
     await this.#applyStatus(status);
   }
 

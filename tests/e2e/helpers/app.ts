@@ -4,8 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContextOptions, Locator, Page } from '@playwright/test';
+import { readSetupCode } from '../../helpers/app-client.ts';
 import type { Instance } from '../../helpers/instance.ts';
-import { expect, type Canopy } from './fixtures.ts';
+import { expect, startedInstance, type Canopy } from './fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SCREENSHOT_DIR = join(ROOT, 'reports', 'screenshots');
@@ -28,10 +29,17 @@ export async function expectShell(page: Page): Promise<void> {
   await expect(page.getByTestId('login-username')).toHaveCount(0);
 }
 
-/** First visit on a fresh instance: the Setup view, create the account, land in the app shell. */
+/**
+ * First visit on a fresh instance, as the owner does it: the setup link the companion printed
+ * (`/?setup=<code>`) opens the Setup view with the code filled in (and gone from the address bar);
+ * create the account, land in the app shell.
+ */
 export async function setupAccount(page: Page, url: string, { username = USERNAME, password = PASSWORD }: Credentials = {}): Promise<void> {
-  await page.goto(url);
+  const code = await readSetupCode(startedInstance(url).dataDir);
+  await page.goto(`${url}/?setup=${encodeURIComponent(code)}`);
   await expect(page.getByRole('heading', { name: 'Welcome to Canopy' })).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('setup-code')).toHaveValue(code);
+  expect(page.url()).not.toContain('setup=');
   await page.getByTestId('setup-username').fill(username);
   await page.getByTestId('setup-password').fill(password);
   await page.getByTestId('setup-confirm').fill(password);

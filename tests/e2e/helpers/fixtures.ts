@@ -10,6 +10,16 @@ export interface CanopyUser {
   page: Page;
 }
 
+/** Every instance a test started, by port: the setup helper reads its setup code from its data dir. */
+const startedByPort = new Map<number, Instance>();
+
+/** The instance a test started that serves `url` (whatever host name the URL uses). */
+export function startedInstance(url: string): Instance {
+  const instance = startedByPort.get(Number(new URL(url).port));
+  if (!instance) throw new Error(`no instance started by this test serves ${url}`);
+  return instance;
+}
+
 export class Canopy {
   readonly #browser: Browser;
   readonly #launchOptions: LaunchOptions;
@@ -29,6 +39,7 @@ export class Canopy {
   async startInstance(options: StartOptions = {}): Promise<Instance> {
     const instance = await startInstance(options);
     this.#instances.push(instance);
+    startedByPort.set(instance.port, instance);
     return instance;
   }
 

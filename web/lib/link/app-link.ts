@@ -15,6 +15,7 @@ import { reconnectDelayMs } from '../../../protocol/mesh/backoff.ts';
 import { FrameTooLargeError, SecureTransport, XXHandshake } from '../../../protocol/noise/index.ts';
 import {
   APP_LINK_PROLOGUE_TEXT,
+  AppCloseCode,
   type AppMethod,
   type AppParams,
   type AppResult,
@@ -220,6 +221,8 @@ export class AppLink {
     socket.onclose = (event: { code?: number; reason?: string }) => {
       const why = event.reason ? `${event.reason}` : `connection closed (code ${event.code ?? 'unknown'})`;
       this.#drop(conn, why);
+      // The companion closes a link that has not logged in for a while; the login page needs one.
+      if (event.code === AppCloseCode.loginWindowOver) this.reconnectNow();
     };
     // An error event is always followed by close; the close handler does the work.
     socket.onerror = () => {};
