@@ -10,6 +10,7 @@ import { decodeServerFrame, encodeAppFrame } from '../../protocol/app/frames.ts'
 import { fromUtf8, utf8 } from '../../protocol/bytes.ts';
 import { generateKeyPair, type KeyPair } from '../../protocol/crypto/types.ts';
 import { SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
+import { WebSocket } from 'ws';
 import { openRaw } from './raw-peer.ts';
 
 export interface AppReply {
@@ -63,13 +64,43 @@ export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDevice
     }
   })();
 
+  // A link the companion closes (caps, login window) answers every waiting and later call with status 0.
+  let closedBy: { code: number; reason: string } | undefined;
+  void connection.closed.then((closed) => {
+    closedBy = closed;
+    for (const resolve of pending.values()) resolve(linkClosed(closed));
+    pending.clear();
+  });
+
   const call = (method: AppMethod | string, params: Record<string, unknown> = {}): Promise<AppReply> => {
+    if (closedBy) return Promise.resolve(linkClosed(closedBy));
     const id = nextId++;
     const reply = new Promise<AppReply>((resolve) => pending.set(id, resolve));
     connection.ws.send(transport.seal(encodeAppFrame({ t: 'req', id, method: method as AppMethod, params })));
     return reply;
   };
   return { hello, companionKey, deviceKey, call, pushes, closed: connection.closed, close: () => connection.ws.close() };
+}
+
+function linkClosed({ code, reason }: { code: number; reason: string }): AppReply {
+  return { ok: false, error: { status: 0, message: `link closed (${code}): ${reason}`, details: { code } } };
+}
+
+/**
+ * Asks for the app-link upgrade with these headers (a browser's Origin, a rebinding Host) and
+ * reports what came back: 101 with the open socket, or the refusal's status and body.
+ */
+export function tryUpgrade(baseUrl: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; ws?: WebSocket }> {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/v1/app`, { headers });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ status: 101, body: '', ws }));
+    ws.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    ws.once('error', (error) => reject(error));
+  });
 }
 
 export type AppClient = Awaited<ReturnType<typeof connectApp>>;
