@@ -8,9 +8,10 @@
 //   const { built } = await ensureBuild();   // throws (with vite's output) if the build fails
 //
 // Several processes may call it at once (tests start many companions): a lock directory makes the
-// others wait, then re-check, so only one build runs.
+// others wait, then re-check, so only one build runs. The lock names its holder's pid, so a holder
+// killed mid-build (tests kill companions) does not block every later start for minutes.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -57,17 +58,30 @@ export function buildReason(root = ROOT) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The lock's holder died (its pid is gone), or the lock is older than any build takes. */
+function lockIsStale(lock) {
+  try {
+    const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    if (pid > 0) process.kill(pid, 0);
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code === 'ESRCH') return true;
+    // No pid file yet (the holder is between mkdir and write): judge by age alone.
+  }
+  return Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS;
+}
+
 async function withLock(root, fn) {
   const lock = join(root, '.svelte-kit', 'canopy-build.lock');
   mkdirSync(dirname(lock), { recursive: true });
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch (err) {
       if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;
       try {
-        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+        if (lockIsStale(lock)) rmSync(lock, { recursive: true, force: true });
       } catch {
         /* gone already */
       }
