@@ -1,7 +1,9 @@
 // Starts a real companion process (integration and browser tests):
 //   node bin/canopy.js start --host 127.0.0.1 --port P --data-dir <fresh temp dir>
 // on a free port P (P + 1 must be free too: the mesh listens there), waits until
-// GET /api/v1/p2p/status answers 200, and stop() ends it and removes the data dir.
+// GET /api/v1/p2p/status answers 200, and stop() ends it and removes the data dir. A port taken
+// meanwhile (EADDRINUSE) means a fresh pair and another try; every companion started is killed when
+// the test process exits, whatever happened to the test that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +16,8 @@ const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const OUTPUT_KEEP = 16_000;
+/** Fresh port pairs tried when another process takes the picked port before the companion binds it. */
+const PORT_ATTEMPTS = 5;
 
 export interface StartOptions {
   /** HTTP port; the mesh uses port + 1. Default: a free pair picked at random. */
@@ -24,6 +28,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Reuse a data dir (a restart); by default a fresh temp dir is made. */
   dataDir?: string;
+  /** Where a free port pair comes from when `port` is not given (default freePortPair). */
+  pickPort?: () => Promise<number>;
 }
 
 export interface Instance {
@@ -32,6 +38,8 @@ export interface Instance {
   port: number;
   /** Mesh port (port + 1). */
   meshPort: number;
+  /** The companion's process id (e.g. to read its memory use from /proc/<pid>/status). */
+  pid: number;
   dataDir: string;
   /** stdout + stderr so far (the tail), for assertions and failure messages. */
   output(): string;
@@ -93,11 +101,49 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-export async function startInstance(options: StartOptions = {}): Promise<Instance> {
-  const port = options.port ?? (await freePortPair());
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'canopy-test-'));
-  const url = `http://${HOST}:${port}`;
+/**
+ * Every companion this process started that has not exited yet. A child is added the moment it is
+ * spawned, before any await, so even a start that a failed `Promise.all` abandoned is on the list;
+ * whatever is still running when the test process exits is killed then, never left behind.
+ */
+const running = new Set<ChildProcess>();
+function killRunning(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+process.on('exit', killRunning);
+// Vitest ends its workers with SIGTERM (SIGKILL 500 ms later), which skips 'exit' handlers: kill the
+// companions first, then let the signal do what it would have done.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    killRunning();
+    process.kill(process.pid, signal);
+  });
+}
 
+/** Thrown when the companion exited because another process took its port first. */
+class PortTakenError extends Error {}
+
+export async function startInstance(options: StartOptions = {}): Promise<Instance> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'canopy-test-'));
+  // A port picked free can be taken by someone else before the companion binds it: pick a fresh
+  // pair and try again. A port the caller chose (a restart) is kept, so that failure is final.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await (options.pickPort ?? freePortPair)());
+    try {
+      return await launch(options, port, dataDir);
+    } catch (error) {
+      const retry = error instanceof PortTakenError && options.port === undefined && attempt < PORT_ATTEMPTS;
+      if (!retry) {
+        rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+        throw error;
+      }
+    }
+  }
+}
+
+/** One companion on `port`, ready to answer; on failure it is stopped and the data dir kept. */
+async function launch(options: StartOptions, port: number, dataDir: string): Promise<Instance> {
+  const url = `http://${HOST}:${port}`;
   const args = [
     join(ROOT, 'bin', 'canopy.js'),
     'start',
@@ -112,6 +158,8 @@ export async function startInstance(options: StartOptions = {}): Promise<Instanc
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
 
   let out = '';
   let err = '';
@@ -119,7 +167,10 @@ export async function startInstance(options: StartOptions = {}): Promise<Instanc
   child.stdout?.on('data', (c: Buffer) => (out = keep(out, c)));
   child.stderr?.on('data', (c: Buffer) => (err = keep(err, c)));
   let spawnError: Error | undefined;
-  child.on('error', (e) => (spawnError = e));
+  child.on('error', (e) => {
+    spawnError = e;
+    running.delete(child);
+  });
 
   let stopped = false;
   const stop = async (stopOptions: { keepData?: boolean } = {}): Promise<void> => {
@@ -140,28 +191,24 @@ export async function startInstance(options: StartOptions = {}): Promise<Instanc
     await waitForExit(child, STOP_GRACE_MS);
   };
 
-  const describe = (why: string) =>
-    new Error(
+  const fail = async (why: string, portTaken = false): Promise<never> => {
+    await stop({ keepData: true });
+    const message =
       `companion on ${url} ${why}\n` +
-        `command: ${process.execPath} ${args.join(' ')}\n` +
-        `--- stderr ---\n${err.trim() || '(empty)'}\n--- stdout ---\n${out.trim() || '(empty)'}`,
-    );
+      `command: ${process.execPath} ${args.join(' ')}\n` +
+      `--- stderr ---\n${err.trim() || '(empty)'}\n--- stdout ---\n${out.trim() || '(empty)'}`;
+    throw portTaken ? new PortTakenError(message) : new Error(message);
+  };
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastProblem = 'no answer yet';
   for (;;) {
-    if (spawnError) {
-      await stop();
-      throw describe(`could not be spawned: ${spawnError.message}`);
-    }
+    if (spawnError) return fail(`could not be spawned: ${spawnError.message}`);
     if (exited(child)) {
-      await stop();
-      throw describe(`exited before it was ready (${child.signalCode ?? `exit code ${child.exitCode}`})`);
+      const why = `exited before it was ready (${child.signalCode ?? `exit code ${child.exitCode}`})`;
+      return fail(why, /EADDRINUSE/.test(err + out));
     }
-    if (Date.now() > deadline) {
-      await stop();
-      throw describe(`was not ready within ${READY_TIMEOUT_MS / 1000} s (last: ${lastProblem})`);
-    }
+    if (Date.now() > deadline) return fail(`was not ready within ${READY_TIMEOUT_MS / 1000} s (last: ${lastProblem})`);
     try {
       const res = await fetch(`${url}/api/v1/p2p/status`, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200) {
@@ -175,5 +222,5 @@ export async function startInstance(options: StartOptions = {}): Promise<Instanc
     await sleep(200);
   }
 
-  return { url, port, meshPort: port + 1, dataDir, output: () => `${err}${out}`, stop, kill };
+  return { url, port, meshPort: port + 1, pid: child.pid!, dataDir, output: () => `${err}${out}`, stop, kill };
 }

@@ -23,7 +23,8 @@ export function startedInstance(url: string): Instance {
 export class Canopy {
   readonly #browser: Browser;
   readonly #launchOptions: LaunchOptions;
-  readonly #instances: Instance[] = [];
+  /** Every start, recorded before it is awaited: a start a failed Promise.all abandoned is still stopped. */
+  readonly #starts: Promise<Instance>[] = [];
   readonly #contexts: BrowserContext[] = [];
   readonly #browsers: Browser[] = [];
   /** `label: message` of every uncaught page error so far. */
@@ -37,8 +38,9 @@ export class Canopy {
 
   /** A real companion on 127.0.0.1; stopped (data dir removed) after the test. */
   async startInstance(options: StartOptions = {}): Promise<Instance> {
-    const instance = await startInstance(options);
-    this.#instances.push(instance);
+    const start = startInstance(options);
+    this.#starts.push(start);
+    const instance = await start;
     startedByPort.set(instance.port, instance);
     return instance;
   }
@@ -70,7 +72,8 @@ export class Canopy {
   async dispose(): Promise<void> {
     for (const context of this.#contexts.splice(0)) await context.close().catch(() => {});
     for (const browser of this.#browsers.splice(0)) await browser.close().catch(() => {});
-    const instances = this.#instances.splice(0);
+    const settled = await Promise.allSettled(this.#starts.splice(0));
+    const instances = settled.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
     await Promise.all(instances.map((instance) => instance.stop().catch(() => {})));
     // An instance stopped with keepData (and not restarted) leaves its data dir behind: remove it.
     for (const dir of new Set(instances.map((instance) => instance.dataDir))) {
