@@ -1,0 +1,134 @@
+// Issue 6, attacks 6, 7 (app link) and 9 (lockout): password guessing is counted before the slow
+// hash, one login per session runs at a time, scrypt jobs are capped so the web port keeps
+// answering during a flood, strangers cannot lock the owner's browsers out, and unauthenticated
+// sessions and pending handshakes are capped apart from the logged-in browsers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectApp, newDeviceKey, setUpAccount, tryUpgrade, type AppClient, type AppReply } from '../helpers/app-client.ts';
+import { startInstance, type Instance } from '../helpers/instance.ts';
+
+const PASSWORD = 'correct horse battery';
+const owner = newDeviceKey();
+let node: Instance;
+
+beforeAll(async () => {
+  node = await startInstance();
+  const app = await connectApp(node.url, owner, 'Owner laptop');
+  expect((await setUpAccount(app, node.dataDir, 'alice', PASSWORD)).result).toMatchObject({ authenticated: true });
+  app.close();
+});
+afterAll(async () => node?.stop());
+
+const statuses = (replies: AppReply[]) => replies.map((reply) => (reply.ok ? 200 : reply.error!.status));
+const count = (list: number[], status: number) => list.filter((s) => s === status).length;
+
+/** Closes a client and waits until the companion has seen the close (so it no longer holds a slot). */
+async function closeAndWait(app: AppClient): Promise<void> {
+  app.close();
+  await app.closed;
+}
+
+describe('login throttling', () => {
+  it('answers 200 pipelined wrong guesses and the right password on one session with 429s, not a login', async () => {
+    const guesser = await connectApp(node.url);
+    const guesses = Array.from({ length: 200 }, (_, i) => guesser.call('session.login', { username: 'alice', password: `wrong ${i}` }));
+    const right = guesser.call('session.login', { username: 'alice', password: PASSWORD });
+    const replies = await Promise.all([...guesses, right]);
+    const all = statuses(replies);
+    expect(count(all, 401)).toBeLessThanOrEqual(5);
+    expect(count(all, 429)).toBeGreaterThanOrEqual(195);
+    expect((await right).ok).toBe(false);
+    expect((await guesser.call('session.status')).result.authenticated).toBe(false);
+    await closeAndWait(guesser);
+  });
+
+  it('counts guesses before hashing: one device key on many sessions gets its 5 free tries, not more', async () => {
+    const key = newDeviceKey();
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => connectApp(node.url, key)));
+    const rounds = await Promise.all(
+      sessions.flatMap((app) => [0, 1, 2].map((i) => app.call('session.login', { username: 'bob', password: `nope ${i}` }))),
+    );
+    const all = statuses(rounds);
+    expect(count(all, 401)).toBeLessThanOrEqual(5);
+    expect(count(all, 200)).toBe(0);
+    const throttled = rounds.find((reply) => reply.error?.status === 429 && reply.error.details?.retry_after_seconds);
+    expect(throttled?.error?.message).toMatch(/Too many failed logins; try again in \d+ seconds?|already being checked/);
+    await Promise.all(sessions.map(closeAndWait));
+  });
+
+  it('lets the owner\'s logged-in browser log in while strangers with throwaway keys have the username throttled', async () => {
+    let refused: AppReply | undefined;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const stranger = await connectApp(node.url);
+      const reply = await stranger.call('session.login', { username: 'alice', password: `guess ${i}` });
+      if (reply.error?.status === 429) refused = reply;
+      else expect(reply.error?.status).toBe(401);
+      await closeAndWait(stranger);
+    }
+    expect(refused?.error?.details?.retry_after_seconds).toBeGreaterThan(0);
+
+    const laptop = await connectApp(node.url, owner);
+    expect((await laptop.call('session.login', { username: 'alice', password: PASSWORD })).result).toMatchObject({ authenticated: true });
+    expect((await laptop.call('network.peers')).ok).toBe(true);
+    await closeAndWait(laptop);
+  });
+
+  it('keeps GET / answering during a login flood (scrypt jobs are capped)', async () => {
+    // As many sessions as the companion takes, each pipelining guesses at random usernames (each
+    // one a full scrypt on the old code): 64 × 7 ≈ 450 logins at once.
+    const opened = await Promise.allSettled(Array.from({ length: 64 }, () => connectApp(node.url)));
+    const flooders = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const flood = Promise.all(
+      flooders.flatMap((app, n) =>
+        Array.from({ length: 7 }, (_, i) => app.call('session.login', { username: `user${n}x${i}`, password: 'flood' })),
+      ),
+    );
+    const answered: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await fetch(`${node.url}/`, { signal: AbortSignal.timeout(5_000) });
+      expect(page.status).toBe(200);
+      await page.text();
+      answered.push(page.status);
+    }
+    expect(answered).toHaveLength(5);
+    const replies = statuses(await flood);
+    expect(count(replies, 200)).toBe(0);
+    await Promise.all(flooders.map(closeAndWait));
+  });
+});
+
+describe('app-link sessions and handshakes', () => {
+  it('caps unauthenticated sessions apart from logged-in browsers: 70 strangers do not keep the owner out', async () => {
+    const opened = await Promise.allSettled(Array.from({ length: 70 }, () => connectApp(node.url)));
+    const strangers = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const alive = await Promise.all(strangers.map(async (app) => (await app.call('session.status')).ok));
+    expect(alive.filter(Boolean).length).toBeLessThanOrEqual(8);
+    expect(alive.filter((ok) => !ok).length).toBeGreaterThan(0);
+
+    const laptop = await connectApp(node.url, owner);
+    expect((await laptop.call('session.status')).result).toMatchObject({ authenticated: true });
+    expect((await laptop.call('network.peers')).ok).toBe(true);
+    await closeAndWait(laptop);
+    await Promise.all(strangers.map(closeAndWait));
+  });
+
+  it('closes a session that has not logged in after the login window (~30 s)', async () => {
+    const idle = await connectApp(node.url);
+    expect((await idle.call('session.status')).ok).toBe(true);
+    const closed = await Promise.race([idle.closed, new Promise<null>((r) => setTimeout(() => r(null), 45_000))]);
+    expect(closed).toMatchObject({ code: 4010 });
+  }, 60_000);
+
+  it('caps pending handshakes: a flood of silent sockets is refused and dropped, the owner still connects', async () => {
+    const upgrades = await Promise.allSettled(Array.from({ length: 100 }, () => tryUpgrade(node.url)));
+    const results = upgrades.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const accepted = results.filter((result) => result.status === 101);
+    expect(accepted.length).toBeLessThanOrEqual(32);
+    expect(results.filter((result) => result.status === 503).length).toBeGreaterThan(0);
+    // The silent ones never send handshake message 1: they are dropped within seconds.
+    await Promise.all(accepted.map((result) => new Promise((resolve) => result.ws!.once('close', resolve))));
+
+    const laptop = await connectApp(node.url, owner);
+    expect((await laptop.call('session.status')).result.authenticated).toBe(true);
+    await closeAndWait(laptop);
+  });
+});
