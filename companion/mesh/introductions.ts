@@ -1,4 +1,4 @@
-import { isDmChannel, type CanopyEvent } from '../../protocol/events.ts';
+import { GENERAL_CHANNEL, isDmChannel, type CanopyEvent } from '../../protocol/events.ts';
 import type { FirstSeen } from '../store/events.ts';
 
 /**
@@ -59,10 +59,12 @@ export class IntroductionLedger {
     private readonly limits: IntroductionLimits = DEFAULT_INTRODUCTION_LIMITS,
     private readonly now: () => number = Date.now,
   ) {
+    // `general` exists on every instance: no peer introduces it, even before its first post.
+    this.addChannel(GENERAL_CHANNEL);
     const since = this.now() - DAY_MS;
     for (const { name, via, at } of seen.channels) {
       this.addChannel(name);
-      if (via && at > since && !isDmChannel(name)) this.channelWindow.record(via, at);
+      if (via && at > since && !isDmChannel(name) && name !== GENERAL_CHANNEL) this.channelWindow.record(via, at);
     }
     for (const { name, via, at } of seen.authors) {
       this.authors.add(name);
