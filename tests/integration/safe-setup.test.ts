@@ -47,12 +47,13 @@ describe('browser origin on the app link', () => {
 
   it('accepts its own origin, local names and clients without Origin', async () => {
     const port = new URL(node.url).port;
-    for (const headers of [
+    const cases: Array<Record<string, string>> = [
       { Origin: node.url },
       { Host: `localhost:${port}`, Origin: `http://localhost:${port}` },
       { Host: `canopy-box.local:${port}`, Origin: `http://canopy-box.local:${port}` },
       {},
-    ]) {
+    ];
+    for (const headers of cases) {
       const opened = await tryUpgrade(node.url, headers);
       expect(opened.status, JSON.stringify(headers)).toBe(101);
       opened.ws!.close();
