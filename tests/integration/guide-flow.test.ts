@@ -1,7 +1,9 @@
 // The guide's §4 (invite, import, connected), §6 (broadcast, DM) and §7 (status, peers) flows
 // between two real companion processes on loopback, both ways, plus reading what arrived.
+// One pair serves every test; each test that needs the link asks for it with connected(), so any
+// test runs alone (`-t`) or in any order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
+import { apiClient, createKey, eventually, type ApiClient, type ApiResponse } from '../helpers/api.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 
 let a: Instance;
@@ -10,11 +12,20 @@ let apiA: ApiClient;
 let apiB: ApiClient;
 let peerA: string;
 let peerB: string;
+let importOnce: Promise<ApiResponse> | undefined;
+
+/** B imports A's invite, once for the whole file; the first import's answer. */
+function connected(): Promise<ApiResponse> {
+  importOnce ??= apiA.get('/p2p/invite').then((invite) => apiB.post('/p2p/invite/import', { invite_code: invite.body.invite_code }));
+  return importOnce;
+}
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startInstance(), startInstance()]);
   apiA = apiClient(a.url, await createKey(a.dataDir));
   apiB = apiClient(b.url, await createKey(b.dataDir));
+  peerA = (await apiClient(a.url).get('/p2p/status')).body.peer_id;
+  peerB = (await apiClient(b.url).get('/p2p/status')).body.peer_id;
 });
 
 afterAll(async () => {
@@ -25,11 +36,10 @@ describe('two instances connect by invite code', () => {
   it('serves status without a key and without secrets', async () => {
     const status = await apiClient(a.url).get('/p2p/status');
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ running: true, connected_peers: 0 });
+    expect(status.body).toMatchObject({ running: true, connected_peers: expect.any(Number) });
     expect(status.body.peer_id).toMatch(/^[1-9A-HJ-NP-Za-km-z]{16}$/);
+    expect(status.body.peer_id).toBe(peerA);
     expect(JSON.stringify(status.body)).not.toMatch(/private|secret/i);
-    peerA = status.body.peer_id;
-    peerB = (await apiClient(b.url).get('/p2p/status')).body.peer_id;
   });
 
   it('gives an invite code with loopback endpoints and accepts public_host/public_port', async () => {
@@ -45,8 +55,7 @@ describe('two instances connect by invite code', () => {
   });
 
   it('imports the invite on B and reports connected with the endpoint used', async () => {
-    const code = (await apiA.get('/p2p/invite')).body.invite_code;
-    const imported = await apiB.post('/p2p/invite/import', { invite_code: code });
+    const imported = await connected();
     expect(imported.status).toBe(200);
     expect(imported.body).toMatchObject({
       peer_id: peerA,
@@ -57,6 +66,7 @@ describe('two instances connect by invite code', () => {
   });
 
   it('lists the peer as connected on both sides', async () => {
+    await connected();
     const peersB = await apiB.get('/p2p/peers');
     expect(peersB.body.connected_peers).toEqual([peerA]);
     expect(peersB.body.total_connected).toBe(1);
@@ -71,6 +81,7 @@ describe('two instances connect by invite code', () => {
   });
 
   it('a second import of the same peer updates it', async () => {
+    await connected();
     const code = (await apiA.get('/p2p/invite')).body.invite_code;
     const again = await apiB.post('/p2p/invite/import', { invite_code: code });
     expect(again.body).toMatchObject({ status: 'connected', peer_id: peerA, updated: true });
@@ -78,6 +89,7 @@ describe('two instances connect by invite code', () => {
   });
 
   it('delivers a broadcast from B to the general channel on A, and back', async () => {
+    await connected();
     const sent = await apiB.post('/p2p/send', { content: 'Hello from Machine B!', broadcast: true });
     expect(sent.status).toBe(200);
     expect(sent.body).toMatchObject({ success: true, broadcast: true, channel_id: 'general' });
@@ -103,6 +115,7 @@ describe('two instances connect by invite code', () => {
   });
 
   it('delivers direct messages both ways, readable only by the two parties', async () => {
+    await connected();
     const dm = await apiB.post('/p2p/send', { content: 'Hello peer!', peer_id: peerA });
     expect(dm.status).toBe(200);
     expect(dm.body).toMatchObject({ success: true, peer_id: peerA });
@@ -142,6 +155,7 @@ describe('two instances connect by invite code', () => {
   });
 
   it('shows full diagnostics in /info only with a key', async () => {
+    await apiA.post('/p2p/send', { content: 'something to count', broadcast: true });
     expect((await apiClient(a.url).get('/info')).body).toEqual({ version: '0.1.0' });
     const info = await apiA.get('/info');
     expect(info.body).toMatchObject({ version: '0.1.0', p2p_network: { peer_id: peerA } });

@@ -84,11 +84,27 @@ describe('reconnect and offline delivery', () => {
       return page.body.messages.find((m: any) => m.id === dm.body.message_id)?.delivery_state === 'delivered';
     });
 
-    // Another reconnect re-runs catch-up; nothing may show twice.
-    await pair.apiA.post('/p2p/reconnect', { peer_id: pair.peerB });
-    const again = await apiB2.get(`/messages?peer_id=${pair.peerA}`);
-    expect(again.body.messages.filter((m: any) => m.content === 'while you were out')).toHaveLength(1);
     expect(dms.filter((m: any) => m.content === 'while you were out')).toHaveLength(1);
+
+    // A real drop and a new link (kill -9 of A, restarted on its port) re-runs catch-up both ways.
+    await pair.a.kill();
+    running.splice(running.indexOf(pair.a), 1);
+    await eventually('B to notice A is gone', async () => !(await apiB2.get('/p2p/peers')).body.connected_peers.includes(pair.peerA));
+    await start({ dataDir: pair.a.dataDir, port: pair.a.port });
+    const apiA2 = pair.apiA; // same port, and its key lives in A's database
+    await connectedTo(apiA2, pair.peerB);
+    await connectedTo(apiB2, pair.peerA);
+    // A message sent over the new link arrives after that link's catch-up started: once it is on
+    // B, any copy catch-up was going to resend would be there too.
+    await apiA2.post('/p2p/send', { content: 'after the reconnect', peer_id: pair.peerB });
+    const afterReconnect = await eventually('the new DM on B', async () => {
+      const page = await apiB2.get(`/messages?peer_id=${pair.peerA}`);
+      return page.body.messages.some((m: any) => m.content === 'after the reconnect') && page.body.messages;
+    });
+    const count = (messages: any[], content: string) => messages.filter((m) => m.content === content).length;
+    expect(count(afterReconnect, 'while you were out')).toBe(1);
+    expect(count((await apiB2.get('/channels/general/messages')).body.messages, 'posted while B was down')).toBe(1);
+    expect(count((await apiA2.get(`/messages?peer_id=${pair.peerB}`)).body.messages, 'while you were out')).toBe(1);
   });
 
   it('keeps a queued message across a crash of the sender and delivers it later', async () => {

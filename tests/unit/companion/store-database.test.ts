@@ -101,7 +101,9 @@ describe('two connections and restarts', () => {
   it('a writer waits for another process holding the write lock', async () => {
     const file = join(dir, 'canopy.db');
     const instance = open(file);
-    // A real second thread holds the write lock for a while, as the CLI would.
+    // A real second thread holds the write lock, as the CLI would, until the instance has begun its
+    // own write (flag 1), and a little longer; it marks the moment it commits (flag 2).
+    const flags = new Int32Array(new SharedArrayBuffer(4));
     const holder = new Worker(
       `const { parentPort, workerData } = require('node:worker_threads');
        const Database = require(workerData.module);
@@ -109,34 +111,36 @@ describe('two connections and restarts', () => {
        db.exec('BEGIN IMMEDIATE');
        db.prepare("INSERT INTO settings (key, value) VALUES ('from_cli', 'true')").run();
        parentPort.postMessage('locked');
-       const until = Date.now() + 400;
-       while (Date.now() < until);
+       Atomics.wait(workerData.flags, 0, 0);
+       Atomics.wait(workerData.flags, 0, 1, 200);
+       Atomics.store(workerData.flags, 0, 2);
        db.exec('COMMIT');
        db.close();`,
-      { eval: true, workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3') } },
+      { eval: true, workerData: { file, flags, module: createRequire(import.meta.url).resolve('better-sqlite3') } },
     );
     const exited = once(holder, 'exit');
     await once(holder, 'message');
-    const started = Date.now();
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
     instance.settings.set('from_instance', true); // blocks in the busy handler, then succeeds
-    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    // It returned only after the holder committed: it waited for the lock instead of failing.
+    expect(Atomics.load(flags, 0)).toBe(2);
     expect(instance.settings.get('from_cli')).toBe(true);
     expect(instance.settings.get('from_instance')).toBe(true);
     await exited;
   });
 
-  it('gives up with SQLITE_BUSY only after the busy timeout', () => {
+  it('gives up with SQLITE_BUSY when the lock is never released, and writes nothing', () => {
     const file = join(dir, 'canopy.db');
     const instance = open(file);
     const cli = open(file);
-    cli.db.pragma('busy_timeout = 2000');
+    cli.db.pragma('busy_timeout = 100');
     instance.db.exec('BEGIN IMMEDIATE');
     instance.settings.set('held', true);
-    const started = Date.now();
     // The lock is held synchronously here, so the CLI times out rather than deadlocking the test.
-    expect(() => cli.apiKeys.create({ permissions: [] })).toThrow(/locked|busy/i);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(() => cli.apiKeys.create({ permissions: [] })).toThrow(expect.objectContaining({ code: 'SQLITE_BUSY' }));
     instance.db.exec('COMMIT');
+    expect(cli.apiKeys.list()).toEqual([]);
     expect(cli.apiKeys.create({ permissions: [] }).key).toMatch(/^cnp_/);
     expect(cli.settings.get('held')).toBe(true);
   });
