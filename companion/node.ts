@@ -83,9 +83,10 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   manager.on('up', (link) => {
     store.peers.markConnected(link.peerId, link.info.endpoint, Date.now());
     reconnector.linkUp(link.peerId);
-    link.onFrame((frame) => (frame.t === 'profile' ? profileExchange.receive(link, frame) : sync.handleFrame(link, frame)));
     sync.linkUp(link);
     profileExchange.linkUp(link);
+    // Last: onFrame delivers what already arrived at once, and the sync engine must know the link by then.
+    link.onFrame((frame) => (frame.t === 'profile' ? profileExchange.receive(link, frame) : sync.handleFrame(link, frame)));
   });
   manager.on('down', (peerId) => reconnector.linkDown(peerId));
 

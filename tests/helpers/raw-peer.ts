@@ -4,6 +4,8 @@ import { WebSocket } from 'ws';
 import { nodeCrypto } from '../../companion/crypto/node.ts';
 import { b58encode, b64urlEncode, utf8 } from '../../protocol/bytes.ts';
 import type { Identity } from '../../protocol/identity.ts';
+import { decodeInvite } from '../../protocol/invite.ts';
+import { inviteProof } from '../../protocol/invite-proof.ts';
 import { CANOPY_NOISE_PROLOGUE, SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
 
 export interface RawConnection {
@@ -36,8 +38,8 @@ export async function openRaw(url: string): Promise<RawConnection> {
   return { ws, next, closed };
 }
 
-/** The identity payload a Canopy node sends in the handshake. */
-export function handshakePayload(identity: Identity): Uint8Array {
+/** The identity payload a Canopy node sends in the handshake (with `invite_proof` when given). */
+export function handshakePayload(identity: Identity, inviteProofB64?: string, endpoints: string[] = []): Uint8Array {
   return utf8(
     JSON.stringify({
       peer_id: identity.peerId,
@@ -46,19 +48,32 @@ export function handshakePayload(identity: Identity): Uint8Array {
       protocol_version: 1,
       canopy_version: 'test',
       capabilities: [],
-      endpoints: [],
+      endpoints,
+      ...(inviteProofB64 ? { invite_proof: inviteProofB64 } : {}),
     }),
   );
 }
 
+export interface RawHandshakeOptions {
+  /**
+   * The responder's invite code: its invite secret is proven in message 3, so the raw peer is
+   * trusted (DESIGN §3a). Without it the raw peer is a stranger: a pending request that gets nothing.
+   */
+  inviteCode?: string;
+  /** Endpoints the raw peer advertises in its payload (none by default). */
+  endpoints?: string[];
+}
+
 /** Runs an honest initiator handshake; returns the connection, its transport and what it sent. */
-export async function rawHandshake(url: string, identity: Identity) {
+export async function rawHandshake(url: string, identity: Identity, options: RawHandshakeOptions = {}) {
   const connection = await openRaw(url);
   const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: identity.x25519, prologue: CANOPY_NOISE_PROLOGUE });
   const message1 = noise.writeMessage(new Uint8Array(0));
   connection.ws.send(message1);
   noise.readMessage(await connection.next());
-  const message3 = noise.writeMessage(handshakePayload(identity));
+  const secret = options.inviteCode ? decodeInvite(nodeCrypto, options.inviteCode).inviteSecret : undefined;
+  const proof = secret && b64urlEncode(inviteProof(nodeCrypto, secret, identity.x25519.publicKey, noise.remoteStaticKey!));
+  const message3 = noise.writeMessage(handshakePayload(identity, proof, options.endpoints));
   connection.ws.send(message3);
   return { ...connection, message1, message3, transport: SecureTransport.fromHandshake(noise) };
 }
