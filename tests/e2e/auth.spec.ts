@@ -1,10 +1,13 @@
 // Issue 3, item 1: first visit → Setup; another browser → Login showing the companion's key
 // fingerprint; a wrong password is refused with a clear error; the right one logs in; a reload
 // stays logged in (the device key is remembered in IndexedDB).
+// Issue 6: setup needs the one-time setup code (a wrong one is refused, the printed ?setup= link
+// fills it in); repeated wrong passwords make the Login button count down before the next try.
 import { expect, test } from './helpers/fixtures.ts';
-import { expectShell, navigate, PASSWORD, printedFingerprint, screenshot, setupAccount, USERNAME } from './helpers/app.ts';
+import { expectNoPageScroll, expectShell, navigate, PASSWORD, printedFingerprint, screenshot, setupAccount, USERNAME } from './helpers/app.ts';
 
 test('setup on first visit, login from another browser, reload stays logged in', async ({ canopy }) => {
+  test.slow(); // two browsers, a throttled login and its countdown
   const instance = await canopy.startInstance();
   const fingerprint = printedFingerprint(instance);
 
@@ -13,14 +16,27 @@ test('setup on first visit, login from another browser, reload stays logged in',
   await first.page.goto(instance.url);
   await expect(first.page.getByRole('heading', { name: 'Welcome to Canopy' })).toBeVisible({ timeout: 20_000 });
   await expect(first.page.getByTestId('setup-submit')).toBeEnabled({ timeout: 20_000 });
+  // Without the link, the code field is empty and says where to find the code.
+  await expect(first.page.getByTestId('setup-code')).toHaveValue('');
+  await expect(first.page.getByTestId('setup-code-hint')).toContainText('npx canopy setup-code');
   await screenshot(first.page, 'setup');
+  await first.page.setViewportSize({ width: 375, height: 812 });
+  await expectNoPageScroll(first.page);
+  await screenshot(first.page, 'setup-phone');
+  await first.page.setViewportSize({ width: 1280, height: 720 });
 
   // The form checks its input before asking the companion.
+  await first.page.getByTestId('setup-code').fill('ABCD-EFGH-JKMN-PQRS');
   await first.page.getByTestId('setup-username').fill(USERNAME);
   await first.page.getByTestId('setup-password').fill(PASSWORD);
   await first.page.getByTestId('setup-confirm').fill(`${PASSWORD}!`);
   await first.page.getByTestId('setup-submit').click();
   await expect(first.page.getByTestId('setup-error')).toHaveText('The two passwords do not match.');
+  // A wrong code is refused by the companion, with where to find the right one.
+  await first.page.getByTestId('setup-confirm').fill(PASSWORD);
+  await first.page.getByTestId('setup-submit').click();
+  await expect(first.page.getByTestId('setup-error')).toContainText('Wrong setup code');
+  await expect(first.page.getByTestId('setup-error')).toContainText('npx canopy setup-code');
 
   await setupAccount(first.page, instance.url);
   await expect(first.page.getByTestId('connection-status')).toHaveText('Online');
@@ -42,6 +58,20 @@ test('setup on first visit, login from another browser, reload stays logged in',
   await expect(second.page.getByTestId('login-error')).toHaveText('Invalid username or password');
   await expect(second.page.getByTestId('login-password')).toHaveValue('');
   await expect(second.page.getByRole('heading', { name: 'Log in to Canopy' })).toBeVisible();
+
+  // More wrong passwords: the companion asks to wait, and the button counts down until then.
+  const error = second.page.getByTestId('login-error');
+  for (let i = 0; i < 8 && !/Too many failed logins/.test((await error.textContent()) ?? ''); i++) {
+    await second.page.getByTestId('login-password').fill(`wrong ${i}`);
+    await second.page.getByTestId('login-submit').click();
+    await expect(error).toHaveText(/Invalid username or password|Too many failed logins/);
+    await expect(second.page.getByTestId('login-password')).toHaveValue('');
+  }
+  await expect(error).toContainText('Too many failed logins; try again in');
+  await expect(second.page.getByTestId('login-submit')).toBeDisabled();
+  await expect(second.page.getByTestId('login-submit')).toHaveText(/Try again in \d+ s/);
+  await screenshot(second.page, 'login-throttled');
+  await expect(second.page.getByTestId('login-submit')).toBeEnabled({ timeout: 20_000 });
 
   // Right password: the app shell.
   await second.page.getByTestId('login-password').fill(PASSWORD);

@@ -1,16 +1,17 @@
-/**
- * The setup code from a `?setup=` link (the companion prints one at start). Read once when the app
- * loads and taken out of the address bar at once, so it does not stay in the history or travel
- * with a copied URL.
- */
-export const setupCodeFromLink: string | null = takeSetupCode();
+import { replaceState } from '$app/navigation';
 
-function takeSetupCode(): string | null {
-  if (typeof location === 'undefined') return null;
+/**
+ * The setup code from a `?setup=` link (the companion prints one at start), read once when the app
+ * loads. `forgetSetupLink` takes it out of the address bar, so it does not stay in the history or
+ * travel with a copied URL.
+ */
+export const setupCodeFromLink: string | null =
+  typeof location === 'undefined' ? null : new URL(location.href).searchParams.get('setup')?.trim() || null;
+
+/** Called when the Setup or Login view mounts (the router is running by then). */
+export function forgetSetupLink(): void {
   const url = new URL(location.href);
-  const code = url.searchParams.get('setup');
-  if (code === null) return null;
+  if (!url.searchParams.has('setup')) return;
   url.searchParams.delete('setup');
-  history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
-  return code.trim() || null;
+  replaceState(url, history.state ?? {});
 }
