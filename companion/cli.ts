@@ -4,6 +4,7 @@ import { CANOPY_VERSION } from '../protocol/version.ts';
 import { keyFingerprint } from '../protocol/app/fingerprint.ts';
 import { ALLOWED_ORIGINS_ENV, parseAllowedOrigins } from './api/origin.ts';
 import { nodeCrypto } from './crypto/node.ts';
+import { socketLimitsFromEnv } from './http-server.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
 import { ensureSetupCode } from './service/setup-code.ts';
@@ -27,7 +28,9 @@ Usage:
 
 Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY_RELAY_POLICY,
   ${ALLOWED_ORIGINS_ENV} (comma-separated origins, e.g. https://canopy.example.com, whose pages
-  may use the web app and REST besides the companion's own address).
+  may use the web app and REST besides the companion's own address),
+  CANOPY_HEADERS_TIMEOUT_MS, CANOPY_IDLE_TIMEOUT_MS, CANOPY_MAX_SOCKETS (socket limits of both
+  ports; see docs/LIMITS.md).
 `;
 
 class UsageError extends Error {}
@@ -66,8 +69,16 @@ async function start(args: string[]): Promise<number> {
       throw new UsageError((error as Error).message);
     }
   })();
+  const socketLimits = (() => {
+    try {
+      return socketLimitsFromEnv(process.env);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  })();
   await ensureBuild();
   const companion = await startCompanion({
+    socketLimits,
     allowedOrigins,
     host,
     port: webPort,

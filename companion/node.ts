@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { utf8 } from '../protocol/bytes.ts';
 import type { Identity } from '../protocol/identity.ts';
@@ -6,6 +5,7 @@ import { createApiApp } from './api/app.ts';
 import { OriginPolicy } from './api/origin.ts';
 import { AppServer } from './app/app-server.ts';
 import { nodeCrypto } from './crypto/node.ts';
+import { createLimitedServer, DEFAULT_SOCKET_LIMITS, listen, type SocketLimits } from './http-server.ts';
 import { loadOrCreateIdentity } from './instance/identity-store.ts';
 import { resolveInstancePaths, type InstancePaths } from './instance/paths.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -30,6 +30,8 @@ export interface CompanionConfig {
   relayPolicy: RelayPolicy;
   buildDir?: string;
   quiet?: boolean;
+  /** Timeouts and socket caps of both ports (CANOPY_HEADERS_TIMEOUT_MS etc.; see http-server.ts). */
+  socketLimits?: SocketLimits;
   /** Browser origins accepted besides the companion's own (CANOPY_ALLOWED_ORIGINS; see api/origin.ts). */
   allowedOrigins?: string[];
 }
@@ -64,7 +66,9 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const { paths, log, identity, store } = openInstance(config.dataDir, { quiet: config.quiet });
   const crypto = nodeCrypto;
   const endpoints = advertisedEndpoints(config.host, config.meshPort);
+  const socketLimits = config.socketLimits ?? DEFAULT_SOCKET_LIMITS;
   const manager: LinkManager = new LinkManager({
+    socketLimits,
     crypto,
     identity,
     log,
@@ -142,7 +146,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     pushPeers();
   });
 
-  const server = createServer(app.callback());
+  const server = createLimitedServer('web', socketLimits, log, app.callback());
   server.on('upgrade', (request, socket, head) => {
     if (!appServer.handleUpgrade(request, socket, head)) socket.destroy();
   });
@@ -180,14 +184,4 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       log.info('node', 'stopped');
     },
   };
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -1,17 +1,22 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { MAX_FRAME_BYTES } from '../../protocol/noise/index.ts';
+import { createLimitedServer, DEFAULT_SOCKET_LIMITS, listen, type SocketLimits } from '../http-server.ts';
 import type { Logger } from '../logger.ts';
+import { limitWarning } from '../rate-limited-log.ts';
+import { addressKey, HandshakeSlots } from '../transport/connection-limits.ts';
 import { HandshakeError, runHandshake } from './handshake.ts';
 import { WsInbox } from '../transport/inbox.ts';
 import { CloseCode, Link, type KeepaliveTimes } from './link.ts';
 
 export const MESH_PATH = '/p2p';
+/** Connecting and the whole handshake, per endpoint dialled. */
 const DIAL_TIMEOUT_MS = 5_000;
-const MAX_PENDING_HANDSHAKES = 64;
+/** Inbound handshakes in progress; per remote host (an IPv6 /64), so one host cannot take them all. */
+const PENDING_HANDSHAKES = { total: 64, perAddress: 8 };
 const DUPLICATE_GRACE_MS = 2_000;
 /** A stranger's link stays open this long, only so its request shows as live; then it is closed. */
 export const PENDING_LINK_MS = 5 * 60_000;
@@ -26,6 +31,8 @@ export interface LinkManagerOptions {
   log: Logger;
   advertisedEndpoints: () => string[];
   keepalive?: KeepaliveTimes;
+  /** Timeouts and the socket cap of the mesh port (see http-server.ts). */
+  socketLimits?: SocketLimits;
   /** The consent rule (DESIGN §3a), asked once per authenticated link; without it every link is trusted. */
   admit?: (link: Link) => Admission;
   /** The invite secret to prove when dialling this peer, if we imported an invite that had one. */
@@ -63,11 +70,16 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   /** Strangers' links: never in `links`, so sync, forwarding and publishing never see them. */
   private readonly pendingLinks = new Map<string, { link: Link; timer: NodeJS.Timeout }>();
   private server: WebSocketServer | null = null;
-  private pendingHandshakes = 0;
+  private httpServer: Server | null = null;
+  private readonly handshakeSlots = new HandshakeSlots(PENDING_HANDSHAKES);
   private closing = false;
+  private readonly warnHandshakesFull;
+  private readonly warnHandshakeRejected;
 
   constructor(private readonly options: LinkManagerOptions) {
     super();
+    this.warnHandshakesFull = limitWarning(options.log, 'mesh', 'pending handshake limit reached: silent connections closed or newcomers refused');
+    this.warnHandshakeRejected = limitWarning(options.log, 'mesh', 'inbound handshake rejected');
   }
 
   get(peerId: string): Link | undefined {
@@ -101,39 +113,61 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     return entry.link;
   }
 
-  listen(host: string, port: number): Promise<void> {
-    const server = new WebSocketServer({ host, port, path: MESH_PATH, maxPayload: MAX_WS_PAYLOAD });
+  async listen(host: string, port: number): Promise<void> {
+    // Our own HTTP server under the WebSocket server, for its timeouts and socket cap.
+    const httpServer = createLimitedServer('mesh', this.options.socketLimits ?? DEFAULT_SOCKET_LIMITS, this.options.log, (_request, response) => {
+      response.writeHead(426, { 'Content-Type': 'text/plain' }).end('Upgrade Required');
+    });
+    const server = new WebSocketServer({ server: httpServer, path: MESH_PATH, maxPayload: MAX_WS_PAYLOAD });
+    this.httpServer = httpServer;
     this.server = server;
     server.on('connection', (ws, request) => this.accept(ws, request));
-    return new Promise((resolve, reject) => {
-      server.once('listening', () => {
-        server.off('error', reject);
-        server.on('error', (error) => this.options.log.error('mesh', 'listener error', { error: error.message }));
-        resolve();
-      });
-      server.once('error', reject);
-    });
+    await listen(httpServer, host, port);
+    httpServer.on('error', (error) => this.options.log.error('mesh', 'listener error', { error: error.message }));
   }
 
-  async dial(endpoint: string, expectedPeerId?: string): Promise<Link> {
+  /**
+   * Connects to `endpoint` and runs the handshake, within DIAL_TIMEOUT_MS in all; `signal` cancels
+   * it (another endpoint of the peer answered first). Either way the socket is closed.
+   */
+  async dial(endpoint: string, expectedPeerId?: string, options: { signal?: AbortSignal } = {}): Promise<Link> {
     const url = new URL(MESH_PATH, endpoint).toString();
-    const ws = new WebSocket(url, { maxPayload: MAX_WS_PAYLOAD, handshakeTimeout: DIAL_TIMEOUT_MS, perMessageDeflate: false });
+    const ws = new WebSocket(url, { maxPayload: MAX_WS_PAYLOAD, perMessageDeflate: false });
     const inbox = new WsInbox(ws);
     ws.on('error', () => {}); // surfaced through the open/handshake promises below
-    try {
-      await new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve());
-        ws.once('close', (code) => reject(new Error(`connection closed (${code})`)));
-        ws.once('error', reject);
-      });
-    } catch (error) {
+    let secured = false;
+    let stopped: string | null = null;
+    const stop = (reason: string) => {
+      if (secured || stopped) return;
+      stopped = reason;
       ws.terminate();
-      throw new DialError(endpoint, `Could not reach ${endpoint}: ${(error as Error).message}`);
-    }
+    };
+    const timer = setTimeout(() => stop(`no answer within ${DIAL_TIMEOUT_MS / 1000} s`), DIAL_TIMEOUT_MS);
+    const signal = options.signal;
+    const cancel = () => stop(`cancelled: ${signal?.reason instanceof Error ? signal.reason.message : 'no longer needed'}`);
+    if (signal?.aborted) cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
     try {
-      return await this.secure(ws, inbox, { direction: 'outbound', endpoint, remoteAddress: null, expectedPeerId });
-    } catch (error) {
-      throw new DialError(endpoint, (error as Error).message);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          ws.once('open', () => resolve());
+          ws.once('close', (code) => reject(new Error(`connection closed (${code})`)));
+          ws.once('error', reject);
+        });
+      } catch (error) {
+        ws.terminate();
+        throw new DialError(endpoint, `Could not reach ${endpoint}: ${stopped ?? (error as Error).message}`);
+      }
+      try {
+        const link = await this.secure(ws, inbox, { direction: 'outbound', endpoint, remoteAddress: null, expectedPeerId });
+        secured = true;
+        return link;
+      } catch (error) {
+        throw new DialError(endpoint, stopped ? `Could not reach ${endpoint}: ${stopped}` : (error as Error).message);
+      }
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
     }
   }
 
@@ -143,26 +177,37 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     this.links.clear();
     for (const peerId of [...this.pendingLinks.keys()]) this.takePending(peerId)?.close(CloseCode.goingAway, 'instance shutting down');
     const server = this.server;
-    if (!server) return;
+    const httpServer = this.httpServer;
+    if (!server || !httpServer) return;
     for (const client of server.clients) client.terminate();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    httpServer.closeAllConnections();
+    await new Promise<void>((resolve) => httpServer.close(() => resolve()));
   }
 
   private async accept(ws: WebSocket, request: IncomingMessage): Promise<void> {
     const remoteAddress = request.socket.remoteAddress ?? null;
     const inbox = new WsInbox(ws);
     ws.on('error', () => {});
-    if (this.closing || this.pendingHandshakes >= MAX_PENDING_HANDSHAKES) {
-      ws.close(CloseCode.goingAway, 'busy');
+    if (this.closing) {
+      ws.terminate();
       return;
     }
-    this.pendingHandshakes++;
+    // A silent connection loses its slot to a newcomer when the pool is full (connection-limits.ts).
+    const taken = this.handshakeSlots.take(addressKey(remoteAddress ?? undefined), () => ws.terminate());
+    if (!taken || taken.evicted) this.warnHandshakesFull({ limit: PENDING_HANDSHAKES.total, per_address: PENDING_HANDSHAKES.perAddress });
+    if (!taken) {
+      ws.close(CloseCode.goingAway, 'busy');
+      setTimeout(() => ws.terminate(), 1_000).unref();
+      return;
+    }
+    ws.once('message', taken.slot.started);
     try {
       await this.secure(ws, inbox, { direction: 'inbound', endpoint: null, remoteAddress });
     } catch (error) {
-      this.options.log.warn('mesh', 'inbound handshake rejected', { from: remoteAddress, reason: (error as Error).message });
+      this.warnHandshakeRejected({ from: remoteAddress, reason: (error as Error).message });
     } finally {
-      this.pendingHandshakes--;
+      taken.slot.release();
     }
   }
 

@@ -1,6 +1,7 @@
 import { reconnectDelayMs } from '../../protocol/mesh/backoff.ts';
 import type { Logger } from '../logger.ts';
 import type { PeerRepository } from '../store/peers.ts';
+import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst } from './dial-race.ts';
 import type { LinkManager } from './link-manager.ts';
 
 export type ConnectOutcome =
@@ -11,6 +12,8 @@ export type ConnectOutcome =
 /**
  * Keeps links to every known peer: dials them all at start, and after any failure or drop retries
  * on the backoff schedule (2 s, 4 s, ... 60 s, with jitter), forever, until the peer is reached.
+ * Each attempt dials the peer's endpoints a few at a time and ends by its deadline (see dial-race.ts),
+ * so an import or a reconnect answers in time however many endpoints stay silent.
  */
 export class Reconnector {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -64,17 +67,15 @@ export class Reconnector {
     if (this.manager.get(peerId)) return { status: 'connected', endpoint: null, alreadyConnected: true };
     const peer = this.peers.get(peerId);
     if (!peer || peer.endpoints.length === 0) return { status: 'no_endpoints' };
-    const errors: Array<{ endpoint: string; error: string }> = [];
-    for (const endpoint of peer.endpoints) {
-      try {
-        await this.manager.dial(endpoint, peerId);
-        return { status: 'connected', endpoint, alreadyConnected: false };
-      } catch (error) {
-        errors.push({ endpoint, error: (error as Error).message });
-        if (this.manager.get(peerId)) return { status: 'connected', endpoint: null, alreadyConnected: true };
-      }
-    }
-    return { status: 'failed', errors };
+    const outcome = await dialFirst(peer.endpoints, (endpoint, signal) => this.manager.dial(endpoint, peerId, { signal }), {
+      concurrency: DIAL_CONCURRENCY,
+      deadlineMs: DIAL_DEADLINE_MS,
+      // The peer dialled us meanwhile: its endpoints need not answer.
+      settledElsewhere: () => Boolean(this.manager.get(peerId)),
+    });
+    if (outcome.status === 'connected') return { status: 'connected', endpoint: outcome.endpoint, alreadyConnected: false };
+    if (outcome.status === 'settled_elsewhere' || this.manager.get(peerId)) return { status: 'connected', endpoint: null, alreadyConnected: true };
+    return outcome;
   }
 
   private schedule(peerId: string): void {

@@ -1,9 +1,11 @@
 import type { WebSocket } from 'ws';
 import type { CryptoBackend, KeyPair } from '../../protocol/crypto/types.ts';
 import { SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
-import type { WsInbox } from './inbox.ts';
+import { InboxTimeoutError, type WsInbox } from './inbox.ts';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Both clients send message 1 as soon as the socket opens; a silent socket gives its slot back soon. */
+export const FIRST_MESSAGE_TIMEOUT_MS = 2_000;
 // Both Canopy links send a bare ephemeral key first (no payload: it would travel in clear).
 const FIRST_MESSAGE_BYTES = 32;
 
@@ -39,7 +41,10 @@ export interface NoiseExchangeOptions<T> {
   payload: Uint8Array | ((remoteStatic: Uint8Array | undefined) => Uint8Array);
   /** Checks the other side's payload against its Noise-authenticated static key; throws HandshakeError to refuse. */
   verify(remotePayload: Uint8Array, remoteStatic: Uint8Array): T;
+  /** The whole handshake. */
   timeoutMs?: number;
+  /** A responder waits this long for message 1 (within `timeoutMs`). */
+  firstMessageTimeoutMs?: number;
 }
 
 export interface NoiseExchangeResult<T> {
@@ -80,7 +85,7 @@ export async function noiseExchange<T>(ws: WebSocket, inbox: WsInbox, options: N
       ws.send(step(() => noise.writeMessage(payload)));
       return finish(verified);
     }
-    const message1 = await receive();
+    const message1 = await inbox.next(Math.max(1, Math.min(deadline - Date.now(), options.firstMessageTimeoutMs ?? FIRST_MESSAGE_TIMEOUT_MS)));
     // Anything but a bare ephemeral key (random bytes, another protocol) is refused at once
     // instead of tying up a handshake slot until the timeout.
     if (message1.length !== FIRST_MESSAGE_BYTES) {
@@ -94,7 +99,7 @@ export async function noiseExchange<T>(ws: WebSocket, inbox: WsInbox, options: N
     return finish(options.verify(remotePayload, noise.remoteStaticKey!));
   } catch (error) {
     if (error instanceof HandshakeError) throw error;
-    const timedOut = Date.now() >= deadline;
+    const timedOut = error instanceof InboxTimeoutError || Date.now() >= deadline;
     throw new HandshakeError(timedOut ? 'timeout' : 'noise_failed', `Handshake failed: ${(error as Error).message}`);
   }
 }

@@ -1,0 +1,88 @@
+// The HTTP servers under both ports (web + app link, mesh). Each one bounds what a connection that
+// has proven nothing may hold: a silent socket, a request trickled in byte by byte, an idle
+// keep-alive socket are all closed after a timeout, and the number of open sockets is capped so a
+// flood cannot reach the process's file-descriptor limit. Upgraded WebSockets leave these timers
+// (ws clears them); their Noise handshake has its own timeouts, and an authenticated link its
+// keepalive pings.
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Logger } from './logger.ts';
+import { limitWarning } from './rate-limited-log.ts';
+
+export interface SocketLimits {
+  /** Complete request headers (also of a WebSocket upgrade) within this time, or 408 and close. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, within this time, or 408 and close. */
+  requestTimeoutMs: number;
+  /** A connection that has sent no request yet is closed after this much silence. */
+  idleTimeoutMs: number;
+  /** An idle keep-alive connection between two requests is closed after this time. */
+  keepAliveTimeoutMs: number;
+  /** Open sockets per port, authenticated links included; more are closed on arrival. */
+  maxSockets: number;
+}
+
+export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
+  headersTimeoutMs: 10_000,
+  // Longer than any handler runs: an invite import answers within its 10 s dial deadline.
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxSockets: 1_024,
+};
+
+/** Environment variables that override a limit (mainly so tests need not wait for the defaults). */
+export const SOCKET_LIMIT_ENV = {
+  headersTimeoutMs: 'CANOPY_HEADERS_TIMEOUT_MS',
+  idleTimeoutMs: 'CANOPY_IDLE_TIMEOUT_MS',
+  maxSockets: 'CANOPY_MAX_SOCKETS',
+} as const satisfies Partial<Record<keyof SocketLimits, string>>;
+
+/** The limits with any environment overrides applied; throws with the variable's name when one is not a positive integer. */
+export function socketLimitsFromEnv(env: NodeJS.ProcessEnv): SocketLimits {
+  const limits = { ...DEFAULT_SOCKET_LIMITS };
+  for (const [field, name] of Object.entries(SOCKET_LIMIT_ENV) as Array<[keyof typeof SOCKET_LIMIT_ENV, string]>) {
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`Invalid ${name}: ${text} (expected a positive integer)`);
+    limits[field] = value;
+  }
+  // Node refuses a request timeout shorter than the headers timeout.
+  limits.requestTimeoutMs = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
+  return limits;
+}
+
+/** An HTTP server with `limits` applied; `port` names it in the log line written when its socket cap is hit. */
+export function createLimitedServer(port: 'web' | 'mesh', limits: SocketLimits, log: Logger, handler?: RequestListener): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above (default 30 s, longer than either).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
+    },
+    handler,
+  );
+  server.maxConnections = limits.maxSockets;
+  const warnFull = limitWarning(log, 'net', 'socket limit reached: new connections refused until some close');
+  server.on('drop', () => warnFull({ port, limit: limits.maxSockets }));
+  // Node's headers and request timeouts start with the first byte; silence before it is bounded
+  // here (Node destroys a socket whose timer fires outside a request). A request or an upgrade ends
+  // this timer: from then on the timeouts above, keep-alive, or the Noise handshake apply.
+  server.on('connection', (socket) => socket.setTimeout(limits.idleTimeoutMs));
+  const requestArrived = (request: IncomingMessage) => request.socket.setTimeout(0);
+  server.on('request', requestArrived);
+  server.on('upgrade', requestArrived);
+  return server;
+}
+
+export function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
