@@ -131,7 +131,7 @@ describe('open-socket cap', () => {
     expect((await b.api.post('/p2p/invite/import', { invite_code: code })).body.status).toBe('connected');
     const linkedAt = (await b.api.get('/p2p/peers')).body.connected_peer_details[0].connected_at;
 
-    const flood = [];
+    const flood: Array<Awaited<ReturnType<typeof rawSocket>>> = [];
     for (let i = 0; i < 3 * cap; i++) flood.push(await rawSocket(a.instance.port), await rawSocket(a.instance.meshPort));
     await eventually('sockets past the cap to be refused', async () => flood.filter((s) => s.closed()).length >= 2 * cap);
     const late = await rawSocket(a.instance.port);
