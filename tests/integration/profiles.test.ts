@@ -25,6 +25,8 @@ describe('profile exchange', () => {
   it('shows a display name set after connecting, and the device name as a fallback', async () => {
     const app = await connectApp(a.url);
     await setUpAccount(app, a.dataDir, 'alice', 'a long password');
+    // No user name yet (another test in this file may have set one), so the device name shows.
+    expect((await app.call('profile.set_user', { display_name: '' })).ok).toBe(true);
     await app.call('profile.set_device', { display_name: 'Alice laptop' });
     expect(await eventually('device name on B', async () => (await nameOfA()) === 'Alice laptop')).toBe(true);
     await app.call('profile.set_user', { display_name: 'Alice' });
@@ -33,13 +35,14 @@ describe('profile exchange', () => {
   });
 
   it('sends the card again on every new link', async () => {
+    // A is renamed while B is down: B can learn the new name only from the card on the new link.
     await b.stop({ keepData: true });
-    const b2 = await startInstance({ dataDir: b.dataDir, port: b.port });
-    b = b2;
-    const key = await createKey(b2.dataDir);
-    apiB = apiClient(b2.url, key);
+    const apiA = apiClient(a.url, await createKey(a.dataDir));
+    expect((await apiA.post('/profile', { display_name: 'Alice, renamed meanwhile' })).status).toBe(200);
+    b = await startInstance({ dataDir: b.dataDir, port: b.port });
+    apiB = apiClient(b.url, await createKey(b.dataDir));
     await eventually('reconnected', async () => (await apiB.get('/p2p/peers')).body.connected_peers.includes(peerA), 30_000);
-    expect(await nameOfA()).toBe('Alice');
+    expect(await eventually('the new name on B', async () => (await nameOfA()) === 'Alice, renamed meanwhile')).toBe(true);
   });
 
   it('sets the device profile over REST in the original shape', async () => {
