@@ -8,7 +8,7 @@ import { nobleCrypto } from '../../../protocol/crypto/noble.ts';
 import type { KeyPair } from '../../../protocol/crypto/types.ts';
 import { generateIdentity, type Identity } from '../../../protocol/identity.ts';
 import { SecureTransport, XXHandshake } from '../../../protocol/noise/index.ts';
-import { APP_LINK_PATH, APP_LINK_PROLOGUE_TEXT, type ServerFrame, type SessionStatus } from '../../../protocol/app/contract.ts';
+import { APP_LINK_PATH, APP_LINK_PROLOGUE_TEXT, AppCloseCode, type ServerFrame, type SessionStatus } from '../../../protocol/app/contract.ts';
 import { keyFingerprint } from '../../../protocol/app/fingerprint.ts';
 import { decodeClientFrame, encodeAppFrame } from '../../../protocol/app/frames.ts';
 import {
@@ -349,6 +349,14 @@ describe('AppLink', () => {
     server.dropAll();
     await waitFor(() => appLink.state === 'closed', 'closed');
     appLink.reconnectNow();
+    await waitFor(() => opens() === 2 && appLink.state === 'open', 'reopened');
+  });
+
+  it('reconnects at once when the companion ends the login window, without waiting out the backoff', async () => {
+    const server = await companion();
+    const { appLink, opens } = link(server, new MemoryStore(), { reconnectDelay: () => 60_000 });
+    await waitFor(() => appLink.state === 'open' && server.open.length === 1, 'open');
+    server.open[0]!.ws.close(AppCloseCode.loginWindowOver, 'not logged in in time');
     await waitFor(() => opens() === 2 && appLink.state === 'open', 'reopened');
   });
 
