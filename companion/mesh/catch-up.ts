@@ -43,6 +43,7 @@ export class LinkCatchUp {
   private running = false;
   /** Everything the peer told us it holds on this link: what a re-run starts from. */
   private readonly known: VersionVector = {};
+  private heardVector = false;
 
   constructor(
     private readonly link: Link,
@@ -60,14 +61,19 @@ export class LinkCatchUp {
     }
     if (frame.more) return;
     this.assembling = null;
+    this.heardVector = true;
     mergeVectorInto(this.known, vector, MAX_REMOTE_VECTOR_ENTRIES);
     this.host.vectorReceived(this.link.peerId, vector);
     this.schedule(vector);
   }
 
-  /** Runs a catch-up from what the peer last told us (e.g. after live pushes were held back). */
+  /**
+   * Runs a catch-up from what the peer last told us (e.g. after live pushes were held back).
+   * Before its first vector there is nothing to do: that vector's catch-up reads our store when it
+   * runs, so it includes whatever was held back.
+   */
   resend(): void {
-    this.schedule(this.known);
+    if (this.heardVector) this.schedule(this.known);
   }
 
   private schedule(vector: VersionVector): void {

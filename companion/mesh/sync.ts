@@ -66,8 +66,6 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   linkUp(link: Link): void {
-    const catchUp = new LinkCatchUp(link, this.catchUpHost);
-    this.catchUps.set(link, catchUp);
     link.onClose(() => {
       for (const key of this.lastWarned.keys()) if (key.startsWith(`${link.peerId}/`)) this.lastWarned.delete(key);
     });
@@ -113,7 +111,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   handleFrame(link: Link, frame: SyncFrame): void {
     switch (frame.t) {
       case 'sync':
-        this.catchUps.get(link)?.receivePage(frame);
+        this.catchUpOf(link).receivePage(frame);
         break;
       case 'events':
         this.receive(link, frame);
@@ -123,7 +121,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
         if (frame.rejected?.length) this.warn(link.peerId, 'rejected', 'peer rejected events we sent', { count: frame.rejected.length, first: frame.rejected[0]!.reason });
         break;
       case 'error':
-        this.warn(link.peerId, `error/${frame.about}`, 'peer refused a frame', { about: frame.about, reason: frame.reason });
+        this.warn(link.peerId, 'error', 'peer refused a frame', { about: frame.about, reason: frame.reason });
         break;
       case 'sync_done':
         this.emit('caughtUp', link.peerId);
@@ -138,10 +136,20 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   private push(link: Link, events: SignedEvent[]): void {
     if (!link.isOpen) return;
     if (link.bufferedAmount > MAX_LIVE_BUFFERED_BYTES) {
-      this.catchUps.get(link)?.resend();
+      this.catchUpOf(link).resend();
       return;
     }
     for (const batch of batchesOf(events)) link.send({ t: 'events', events: batch });
+  }
+
+  /** Made on first use: the peer's first frames may be handled before linkUp runs. */
+  private catchUpOf(link: Link): LinkCatchUp {
+    let catchUp = this.catchUps.get(link);
+    if (!catchUp) {
+      catchUp = new LinkCatchUp(link, this.catchUpHost);
+      this.catchUps.set(link, catchUp);
+    }
+    return catchUp;
   }
 
   /** What each link's catch-up needs from the engine. */

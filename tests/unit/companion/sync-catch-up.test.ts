@@ -125,6 +125,20 @@ describe('LinkCatchUp', () => {
     expect(count(sent, 'sync_done')).toBe(1);
   });
 
+  it('re-sends from the last vector only once the peer has sent one', async () => {
+    const { link, sent, drain } = fakeLink();
+    drain();
+    const catchUp = new LinkCatchUp(link, host().h);
+    catchUp.resend();
+    await settle();
+    expect(sent).toEqual([]);
+    catchUp.receivePage(page({ general: { [AUTHOR]: 4 } }));
+    await settle();
+    catchUp.resend();
+    await settle();
+    expect(count(sent, 'sync_done')).toBe(2);
+  });
+
   it('stops sending when the link closes', async () => {
     const { link, sent, drain } = fakeLink();
     const failures: string[] = [];
