@@ -5,43 +5,48 @@ import { nodeCrypto } from '../../companion/crypto/node.ts';
 import { b58decode } from '../../protocol/bytes.ts';
 import { peerIdMatches } from '../../protocol/identity.ts';
 import { apiClient, createKey, eventually } from '../helpers/api.ts';
-import { connectApp, newDeviceKey, readSetupCode } from '../helpers/app-client.ts';
+import { connectApp, newDeviceKey, readSetupCode, setUpAccount } from '../helpers/app-client.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 
 let node: Instance;
 const owner = newDeviceKey();
 const PASSWORD = 'correct horse battery';
 
+// Every test but the first-run one uses `node`, whose account `owner`'s browser created up front.
 beforeAll(async () => {
   node = await startInstance();
+  const app = await connectApp(node.url, owner);
+  expect((await setUpAccount(app, node.dataDir, 'alice', PASSWORD)).ok).toBe(true);
+  app.close();
 });
 afterAll(async () => node?.stop());
 
 describe('app link', () => {
-  it('introduces the companion with a verifiable identity and refuses calls before login', async () => {
-    const app = await connectApp(node.url, owner);
-    const status = (await apiClient(node.url).get('/p2p/status')).body;
-    expect(app.hello.peer_id).toBe(status.peer_id);
-    expect(peerIdMatches(nodeCrypto, app.hello.peer_id, b58decode(app.hello.ed25519_key))).toBe(true);
-    const session = await app.call('session.status');
-    expect(session.result).toMatchObject({ setup_required: true, authenticated: false, username: null });
-    expect((await app.call('network.peers')).error).toMatchObject({ status: 401, message: 'Not logged in' });
-    app.close();
-  });
+  it('on a fresh companion: verifiable identity, no calls before login, the account set up once, the browser remembered', async () => {
+    const fresh = await startInstance();
+    try {
+      const app = await connectApp(fresh.url, owner);
+      const status = (await apiClient(fresh.url).get('/p2p/status')).body;
+      expect(app.hello.peer_id).toBe(status.peer_id);
+      expect(peerIdMatches(nodeCrypto, app.hello.peer_id, b58decode(app.hello.ed25519_key))).toBe(true);
+      const session = await app.call('session.status');
+      expect(session.result).toMatchObject({ setup_required: true, authenticated: false, username: null });
+      expect((await app.call('network.peers')).error).toMatchObject({ status: 401, message: 'Not logged in' });
 
-  it('sets up the account once and remembers this browser by its device key', async () => {
-    const app = await connectApp(node.url, owner);
-    const setup_code = await readSetupCode(node.dataDir);
-    expect((await app.call('session.setup', { username: 'alice', password: 'short', setup_code })).error?.message).toMatch(/at least 8/);
-    const setup = await app.call('session.setup', { username: 'alice', password: PASSWORD, setup_code });
-    expect(setup.result).toMatchObject({ authenticated: true, username: 'alice', setup_required: false });
-    expect((await app.call('session.setup', { username: 'mallory', password: PASSWORD, setup_code })).error?.status).toBe(409);
-    app.close();
+      const setup_code = await readSetupCode(fresh.dataDir);
+      expect((await app.call('session.setup', { username: 'alice', password: 'short', setup_code })).error?.message).toMatch(/at least 8/);
+      const setup = await app.call('session.setup', { username: 'alice', password: PASSWORD, setup_code });
+      expect(setup.result).toMatchObject({ authenticated: true, username: 'alice', setup_required: false });
+      expect((await app.call('session.setup', { username: 'mallory', password: PASSWORD, setup_code })).error?.status).toBe(409);
+      app.close();
 
-    const again = await connectApp(node.url, owner);
-    expect((await again.call('session.status')).result).toMatchObject({ authenticated: true, username: 'alice' });
-    expect((await again.call('network.peers')).ok).toBe(true);
-    again.close();
+      const again = await connectApp(fresh.url, owner);
+      expect((await again.call('session.status')).result).toMatchObject({ authenticated: true, username: 'alice' });
+      expect((await again.call('network.peers')).ok).toBe(true);
+      again.close();
+    } finally {
+      await fresh.stop();
+    }
   });
 
   it('rejects a wrong password clearly and rate-limits guessing', async () => {
