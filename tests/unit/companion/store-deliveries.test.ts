@@ -58,3 +58,25 @@ it('summarises the least advanced state per event, in bulk', () => {
 it('requires the event to exist', () => {
   expect(() => store.deliveries.set('ghost', 'P', 'queued', 1)).toThrow(/FOREIGN KEY/);
 });
+
+it('advances only rows that exist: a peer that was not a recipient cannot add one', () => {
+  const d = store.deliveries;
+  d.set('e1', 'P', 'sent', 1);
+  expect(d.advance('e1', 'P', 'delivered', 2)).toBe(true);
+  expect(d.advance('e1', 'P', 'sent', 3)).toBe(false);
+  expect(d.advance('e1', 'Stranger', 'delivered', 4)).toBe(false);
+  expect(d.forEvent('e1')).toEqual([{ eventId: 'e1', peerId: 'P', state: 'delivered', updatedAt: 2 }]);
+});
+
+it('lists an author\'s undelivered events for a peer with their channel and seq', () => {
+  const d = store.deliveries;
+  d.set('e1', 'P', 'sent', 1);
+  d.set('e2', 'P', 'delivered', 1);
+  d.set('e3', 'P', 'queued', 1);
+  d.set('e3', 'Q', 'queued', 1);
+  expect(d.pendingFor('P', 'Me').sort((a, b) => a.seq - b.seq)).toEqual([
+    { eventId: 'e1', channel: 'general', seq: 1 },
+    { eventId: 'e3', channel: 'general', seq: 3 },
+  ]);
+  expect(d.pendingFor('P', 'Someone else')).toEqual([]);
+});

@@ -226,3 +226,21 @@ describe('EventRepository', () => {
     expect(() => store.events.get('A:general:2')).toThrow();
   });
 });
+
+describe('first seen', () => {
+  it('names, per channel and per author, the peer that brought the first event and when', () => {
+    add(post('Alice', 'general', 2), 'P');
+    add(post('Alice', 'general', 1), 'Q');
+    add(post('Bob', 'news', 1), 'Q');
+    add(post('Me', 'news', 2), null);
+    expect(store.events.firstSeenChannels()).toEqual([
+      { name: 'general', via: 'P', at: 5_002 },
+      { name: 'news', via: 'Q', at: 5_001 },
+    ]);
+    expect(store.events.firstSeenAuthors().sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'Alice', via: 'P', at: 5_002 },
+      { name: 'Bob', via: 'Q', at: 5_001 },
+      { name: 'Me', via: null, at: 5_002 },
+    ]);
+  });
+});
