@@ -1,7 +1,8 @@
 // `npm test` must never say green when it is not. Each case below is a REAL `vitest run` of a fixture
 // in tests/fixtures/runner/ (outside the suite's include globs), using the project's own Vitest
 // settings; its exit status and JSON report go through scripts/test-summary.js as scripts/test.js
-// feeds them. Playwright's side is checked with report objects of the shape its json reporter writes.
+// feeds them. Playwright's side: two real runs (a passing file, a forbidden `.only`), and report
+// objects of the shape its json reporter writes for the cases that need a crash or a browser.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { summarizePlaywright, summarizeVitest, type ExitStatus } from '../../../scripts/test-summary.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const VITEST = join(ROOT, 'node_modules', '.bin', 'vitest');
+const BIN = join(ROOT, 'node_modules', '.bin');
 const FIXTURES = 'tests/fixtures/runner';
-const CONFIG = join(ROOT, FIXTURES, 'vitest.config.ts');
 /** Spawns at a time: the machine is shared, and each run is short. */
 const CONCURRENCY = 2;
 
@@ -41,17 +41,16 @@ let reportDir: string;
 const runs = new Map<Case, Run>();
 
 /** The child's environment without this Vitest's own markers, and without CI (whose default forbids `.only`). */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
   for (const key of Object.keys(env)) if (key.startsWith('VITEST') || key === 'CI') delete env[key];
   return env;
 }
 
-function runVitest(name: Case): Promise<Run> {
-  const reportFile = join(reportDir, `${name}.json`);
-  const args = ['run', ...CASES[name], '--config', CONFIG, '--reporter=json', `--outputFile=${reportFile}`];
+/** Runs a test runner to its end; its exit status and the JSON report it wrote (null if none). */
+function runRunner(runner: 'vitest' | 'playwright', args: string[], reportFile: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(VITEST, args, { cwd: ROOT, env: childEnv(), stdio: 'ignore' });
+    const child = spawn(join(BIN, runner), args, { cwd: ROOT, env: childEnv(env), stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       let report: unknown = null;
@@ -63,6 +62,19 @@ function runVitest(name: Case): Promise<Run> {
       resolve({ exit: { code, signal }, report });
     });
   });
+}
+
+function runVitest(name: Case): Promise<Run> {
+  const reportFile = join(reportDir, `${name}.json`);
+  const config = join(ROOT, FIXTURES, 'vitest.config.ts');
+  return runRunner('vitest', ['run', ...CASES[name], '--config', config, '--reporter=json', `--outputFile=${reportFile}`], reportFile);
+}
+
+/** A Playwright run of one fixture file; its report and artifacts stay in a scratch directory. */
+function runPlaywright(file: string): Promise<Run> {
+  const outputDir = mkdtempSync(join(reportDir, 'playwright-'));
+  const args = ['test', `${FIXTURES}/${file}`, '--config', join(ROOT, FIXTURES, 'playwright.config.ts')];
+  return runRunner('playwright', args, join(outputDir, 'report.json'), { RUNNER_FIXTURE_OUTPUT_DIR: outputDir });
 }
 
 function run(name: Case): Run {
@@ -141,6 +153,26 @@ describe('scripts/test-summary.js on real vitest runs', () => {
   it('fails a run that left no report', () => {
     expect(summarizeVitest({ code: 1, signal: null }, null)).toMatchObject({ passed: 0, failed: 1 });
     expect(summarizeVitest({ code: null, signal: 'SIGKILL' }, null)).toMatchObject({ passed: 0, failed: 1 });
+  });
+});
+
+describe('scripts/test-summary.js on real playwright runs', () => {
+  let passing: Run;
+  let only: Run;
+  beforeAll(async () => {
+    passing = await runPlaywright('passing.pw.ts');
+    only = await runPlaywright('only.pw.ts');
+  }, 120_000);
+
+  it('counts a passing file as passed', () => {
+    expect(summarizePlaywright(passing.exit, passing.report)).toEqual({ passed: 1, failed: 0, skipped: 0, problems: [] });
+  });
+
+  it('refuses `.only` with the project config, even outside CI', () => {
+    expect(only.exit.code).not.toBe(0);
+    const result = summarizePlaywright(only.exit, only.report);
+    expect(result.failed).toBeGreaterThanOrEqual(1);
+    expect(result.problems.join('\n')).toMatch(/forbidOnly/);
   });
 });
 
