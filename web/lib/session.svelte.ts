@@ -3,7 +3,15 @@
  * whether the app link is up, and the calls the pages make. Local-first: a browser that was
  * logged in before renders from IndexedDB at once, before (or without) reaching the companion.
  */
-import { APP_LINK_PATH, type AppMethod, type AppParams, type AppResult, type SessionStatus } from '../../protocol/app/contract.ts';
+import {
+  APP_LINK_PATH,
+  type AppMethod,
+  type AppParams,
+  type AppPushes,
+  type AppResult,
+  type PushTopic,
+  type SessionStatus,
+} from '../../protocol/app/contract.ts';
 import { clearReplica, deleteEverything, deleteMeta, getMeta, linkStore, rotateDeviceKey, setMeta } from './db.ts';
 import {
   AppError,
@@ -42,6 +50,8 @@ class Session {
   #authenticated = false;
   /** Increments per completed handshake, so a late status answer for an old link is ignored. */
   #linkGeneration = 0;
+  /** Components that follow a push topic the replica does not keep (e.g. pending requests). */
+  readonly #pushListeners = new Set<(push: AppPush) => void>();
 
   readonly #replica = new Replica({
     call: (method, params) => this.#request(method, params),
@@ -267,7 +277,19 @@ class Session {
     this.#phase = status.setup_required ? 'setup' : 'login';
   }
 
+  /** Calls `handler` with each push of `topic`; returns the unsubscribe function. */
+  onPush<T extends PushTopic>(topic: T, handler: (data: AppPushes[T]) => void): () => void {
+    const listener = (push: AppPush) => {
+      if (push.topic === topic) handler(push.data as AppPushes[T]);
+    };
+    this.#pushListeners.add(listener);
+    return () => {
+      this.#pushListeners.delete(listener);
+    };
+  }
+
   async #onPush(push: AppPush): Promise<void> {
+    for (const listener of this.#pushListeners) listener(push);
     if (push.topic === 'session') {
       // Revoked or logged out elsewhere; the companion closes the link right after.
       this.#authenticated = false;
