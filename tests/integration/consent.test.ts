@@ -11,6 +11,7 @@ import { generateIdentity, type Identity } from '../../protocol/identity.ts';
 import { decodeInvite, encodeInvite } from '../../protocol/invite.ts';
 import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
+import { connectApp, setUpAccount } from '../helpers/app-client.ts';
 import { rawHandshake, type RawHandshakeOptions } from '../helpers/raw-peer.ts';
 
 interface Node {
@@ -357,5 +358,41 @@ describe('invites in the original format and forged invites', () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toBe("Invalid invite code: X25519 key is not signed by the peer's identity key");
     expect(await knownPeer(a, peer.peerId)).toBeUndefined();
+  });
+});
+
+describe('the app link (the web app)', () => {
+  it('lists requests, pushes changes, accepts and declines, regenerates the invite', async () => {
+    const host = await startNode();
+    const app = await connectApp(host.instance.url);
+    expect((await setUpAccount(app, host.instance.dataDir, 'alice', 'correct horse battery')).ok).toBe(true);
+    expect(await app.call('network.requests')).toEqual({ ok: true, result: { requests: [] } });
+
+    const [first, second] = [generateIdentity(nodeCrypto), generateIdentity(nodeCrypto)];
+    const links = [await rawLink(host, first), await rawLink(host, second)];
+    await eventually('a push listing both requests', async () =>
+      app.pushes.some((p) => p.topic === 'requests' && p.data.requests.length === 2),
+    );
+    const listed = await app.call('network.requests');
+    expect(listed.ok && (listed.result as { requests: Array<{ peer_id: string }> }).requests.map((r) => r.peer_id).sort()).toEqual(
+      [first.peerId, second.peerId].sort(),
+    );
+
+    expect(await app.call('network.accept_request', { peer_id: first.peerId })).toMatchObject({ ok: true, result: { status: 'accepted' } });
+    expect(await app.call('network.decline_request', { peer_id: second.peerId })).toMatchObject({ ok: true, result: { status: 'declined' } });
+    expect(await app.call('network.decline_request', { peer_id: second.peerId })).toMatchObject({ ok: false, error: { status: 404 } });
+    await eventually('a push with no requests left', async () => app.pushes.some((p) => p.topic === 'requests' && p.data.requests.length === 0));
+    const peers = await app.call('network.peers');
+    expect(peers.ok && (peers.result as { peers: Array<{ peer_id: string; trust: string }> }).peers).toEqual([
+      expect.objectContaining({ peer_id: first.peerId, trust: 'accepted' }),
+    ]);
+
+    const before = await app.call('network.invite');
+    const after = await app.call('network.regenerate_invite');
+    expect(after.ok).toBe(true);
+    const code = (reply: typeof after) => (reply.result as { invite_code: string }).invite_code;
+    expect(decodeInvite(nodeCrypto, code(after)).inviteSecret).not.toEqual(decodeInvite(nodeCrypto, code(before)).inviteSecret);
+    for (const link of links) link.close();
+    app.close();
   });
 });
