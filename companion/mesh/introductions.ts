@@ -1,24 +1,30 @@
 import { GENERAL_CHANNEL, isDmChannel, type CanopyEvent } from '../../protocol/events.ts';
-import type { FirstSeen } from '../store/events.ts';
+import type { FirstSeen, FirstSeenPair } from '../store/events.ts';
 
 /**
  * How many channels and authors one linked peer may introduce (bring us the first event of), and
  * how many we hold in all. Without these one peer could post once into thousands of channels and
  * every node that stored and forwarded them would grow without bound (issue 6, attack 1).
- * DM channels and a peer's own authorship are exempt: both are bounded by the peers we link to.
+ * (channel, author) pairs are the heads of our version vector: capping them keeps the vector we
+ * send under what peers accept (MAX_REMOTE_VECTOR_ENTRIES). DM channels and a peer's own
+ * authorship are exempt: both are bounded by the peers we link to.
  */
 export interface IntroductionLimits {
   channelsPerPeerPerDay: number;
   authorsPerPeerPerDay: number;
+  headsPerPeerPerDay: number;
   totalChannels: number;
   totalAuthors: number;
+  totalHeads: number;
 }
 
 export const DEFAULT_INTRODUCTION_LIMITS: IntroductionLimits = {
   channelsPerPeerPerDay: 32,
   authorsPerPeerPerDay: 256,
+  headsPerPeerPerDay: 4096,
   totalChannels: 1024,
   totalAuthors: 10_000,
+  totalHeads: 60_000,
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -52,10 +58,13 @@ export class IntroductionLedger {
   private readonly authors = new Set<string>();
   private readonly channelWindow = new PerPeerWindow();
   private readonly authorWindow = new PerPeerWindow();
+  /** `channel\nauthor` of public channels: neither part can hold a newline. */
+  private readonly heads = new Set<string>();
+  private readonly headWindow = new PerPeerWindow();
   private publicChannels = 0;
 
   constructor(
-    seen: { channels: FirstSeen[]; authors: FirstSeen[] },
+    seen: { channels: FirstSeen[]; authors: FirstSeen[]; heads: FirstSeenPair[] },
     private readonly limits: IntroductionLimits = DEFAULT_INTRODUCTION_LIMITS,
     private readonly now: () => number = Date.now,
   ) {
@@ -69,6 +78,11 @@ export class IntroductionLedger {
     for (const { name, via, at } of seen.authors) {
       this.authors.add(name);
       if (via && via !== name && at > since) this.authorWindow.record(via, at);
+    }
+    for (const { channel, author, via, at } of seen.heads) {
+      if (isDmChannel(channel)) continue;
+      this.heads.add(headKey(channel, author));
+      if (via && at > since) this.headWindow.record(via, at);
     }
   }
 
@@ -88,6 +102,12 @@ export class IntroductionLedger {
         return `new authors from one peer are limited to ${this.limits.authorsPerPeerPerDay} a day`;
       }
     }
+    if (!isDmChannel(channel) && !this.heads.has(headKey(channel, author))) {
+      if (this.heads.size >= this.limits.totalHeads) return `this node holds its limit of ${this.limits.totalHeads} channel authors`;
+      if (this.headWindow.countSince(fromPeer, since) >= this.limits.headsPerPeerPerDay) {
+        return `new channel authors from one peer are limited to ${this.limits.headsPerPeerPerDay} a day`;
+      }
+    }
     return null;
   }
 
@@ -103,6 +123,11 @@ export class IntroductionLedger {
       this.authors.add(author);
       if (fromPeer && fromPeer !== author) this.authorWindow.record(fromPeer, at);
     }
+    const head = headKey(channel, author);
+    if (!isDmChannel(channel) && !this.heads.has(head)) {
+      this.heads.add(head);
+      if (fromPeer) this.headWindow.record(fromPeer, at);
+    }
   }
 
   private addChannel(channel: string): void {
@@ -111,3 +136,5 @@ export class IntroductionLedger {
     if (!isDmChannel(channel)) this.publicChannels++;
   }
 }
+
+const headKey = (channel: string, author: string): string => `${channel}\n${author}`;

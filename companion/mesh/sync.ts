@@ -53,7 +53,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   ) {
     super();
     this.introductions = new IntroductionLedger(
-      { channels: store.events.firstSeenChannels(), authors: store.events.firstSeenAuthors() },
+      { channels: store.events.firstSeenChannels(), authors: store.events.firstSeenAuthors(), heads: store.events.firstSeenPairs() },
       limits,
     );
     this.intake = new EventIntake(crypto, identity, store, this.introductions, (peerId) => this.entitled(peerId));

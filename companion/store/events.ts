@@ -53,6 +53,14 @@ export interface FirstSeen {
   at: number;
 }
 
+/** The same for one author in one channel (a head in the version vector). */
+export interface FirstSeenPair {
+  channel: string;
+  author: string;
+  via: string | null;
+  at: number;
+}
+
 export const MAX_PAGE = 500;
 const DM_PREFIX = 'dm:';
 
@@ -105,6 +113,7 @@ export class EventRepository {
   readonly #since;
   readonly #firstChannels;
   readonly #firstAuthors;
+  readonly #firstPairs;
 
   constructor(db: Database, cipher: AtRestCipher) {
     this.#cipher = cipher;
@@ -167,6 +176,9 @@ export class EventRepository {
     );
     this.#firstAuthors = db.prepare<[], FirstSeen>(
       'SELECT author AS name, source_peer AS via, received_at AS at, MIN(local_order) FROM events GROUP BY author',
+    );
+    this.#firstPairs = db.prepare<[], FirstSeenPair>(
+      'SELECT channel, author, source_peer AS via, received_at AS at, MIN(local_order) FROM events GROUP BY author, channel',
     );
 
     const insert = db.transaction((signed: SignedEvent, meta: EventMeta, sealed: Sealed) => this.#insertAndAdvance(signed, meta, sealed));
@@ -283,6 +295,11 @@ export class EventRepository {
   /** Every author we hold events of, with who brought the first one and when. */
   firstSeenAuthors(): FirstSeen[] {
     return this.#firstAuthors.all().map(({ name, via, at }) => ({ name, via, at }));
+  }
+
+  /** Every (channel, author) we hold events of, with who brought the first one and when. */
+  firstSeenPairs(): FirstSeenPair[] {
+    return this.#firstPairs.all().map(({ channel, author, via, at }) => ({ channel, author, via, at }));
   }
 
   /** The author of a stored event, without decrypting anything (acks arrive by the thousand). */

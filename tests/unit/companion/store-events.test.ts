@@ -242,5 +242,11 @@ describe('first seen', () => {
       { name: 'Bob', via: 'Q', at: 5_001 },
       { name: 'Me', via: null, at: 5_002 },
     ]);
+    const pairs = store.events.firstSeenPairs().sort((a, b) => `${a.channel}${a.author}`.localeCompare(`${b.channel}${b.author}`));
+    expect(pairs).toEqual([
+      { channel: 'general', author: 'Alice', via: 'P', at: 5_002 },
+      { channel: 'news', author: 'Bob', via: 'Q', at: 5_001 },
+      { channel: 'news', author: 'Me', via: null, at: 5_002 },
+    ]);
   });
 });

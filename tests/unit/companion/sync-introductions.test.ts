@@ -6,11 +6,18 @@ import { dmChannelId } from '../../../protocol/events.ts';
 const P = 'PPPPPPPPPPPPPPPP';
 const Q = 'QQQQQQQQQQQQQQQQ';
 const author = (n: number) => `A${String(n).padStart(15, '1').replace(/0/g, 'z')}`;
-const limits: IntroductionLimits = { channelsPerPeerPerDay: 2, authorsPerPeerPerDay: 2, totalChannels: 4, totalAuthors: 5 };
+const limits: IntroductionLimits = {
+  channelsPerPeerPerDay: 2,
+  authorsPerPeerPerDay: 2,
+  headsPerPeerPerDay: 100,
+  totalChannels: 4,
+  totalAuthors: 5,
+  totalHeads: 100,
+};
 const DAY = 24 * 60 * 60 * 1000;
 
 function ledger(now = { t: 1_000_000 }) {
-  return { now, ledger: new IntroductionLedger({ channels: [], authors: [] }, limits, () => now.t) };
+  return { now, ledger: new IntroductionLedger({ channels: [], authors: [], heads: [] }, limits, () => now.t) };
 }
 
 describe('IntroductionLedger', () => {
@@ -60,11 +67,23 @@ describe('IntroductionLedger', () => {
           { name: 'new2', via: P, at: now.t - 1000 },
         ],
         authors: [],
+        heads: [],
       },
       { ...limits, totalChannels: 10 },
       () => now.t,
     );
     expect(l.refusal({ channel: 'new3', author: P }, P)).toMatch(/limited to 2 a day/);
     expect(l.refusal({ channel: 'new3', author: Q }, Q)).toBeNull();
+  });
+
+  it('caps new (channel, author) heads per peer a day and in total; DM channels exempt', () => {
+    const now = { t: 1_000_000 };
+    const l = new IntroductionLedger({ channels: [], authors: [], heads: [] }, { ...limits, totalChannels: 100, headsPerPeerPerDay: 3, totalHeads: 4 }, () => now.t);
+    for (const channel of ['general', 'c1', 'c2']) l.stored({ channel, author: P }, P);
+    expect(l.refusal({ channel: 'general', author: author(1) }, P)).toMatch(/new channel authors from one peer are limited to 3 a day/);
+    l.stored({ channel: 'general', author: Q }, Q);
+    expect(l.refusal({ channel: 'c1', author: Q }, Q)).toMatch(/limit of 4 channel authors/);
+    expect(l.refusal({ channel: 'c1', author: P }, Q)).toBeNull(); // already held
+    expect(l.refusal({ channel: dmChannelId(P, Q), author: Q }, Q)).toBeNull();
   });
 });
