@@ -22,7 +22,8 @@ import type { Store } from '../store/index.ts';
 import { WsInbox } from '../transport/inbox.ts';
 import { HandshakeError, noiseExchange } from '../transport/noise-exchange.ts';
 import { CloseCode } from '../transport/secure-channel.ts';
-import { APP_LINK_LIMITS, normalizeAddress, PendingHandshakes } from './admission.ts';
+import { addressKey, HandshakeSlots } from '../transport/connection-limits.ts';
+import { APP_LINK_LIMITS } from './admission.ts';
 import { lookupMethod, type AppServices, type MethodContext } from './methods.ts';
 import { AppSession, type AppRequest } from './session.ts';
 
@@ -37,9 +38,10 @@ const LIMITS = APP_LINK_LIMITS;
 export class AppServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES + 16 });
   private readonly sessions = new Set<AppSession>();
-  private readonly pending = new PendingHandshakes({ total: LIMITS.pendingHandshakes, perAddress: LIMITS.pendingHandshakesPerAddress });
+  private readonly pending = new HandshakeSlots({ total: LIMITS.pendingHandshakes, perAddress: LIMITS.pendingHandshakesPerAddress });
   private readonly warnOrigin;
-  private readonly warnCap;
+  /** One rate-limited warning per cap, so one cap's flood does not hide another's. */
+  private readonly capWarnings = new Map<string, ReturnType<typeof limitWarning>>();
 
   constructor(
     private readonly crypto: CryptoBackend,
@@ -50,7 +52,6 @@ export class AppServer {
     private readonly origins: OriginPolicy,
   ) {
     this.warnOrigin = limitWarning(log, 'app', 'app link upgrade from a foreign origin refused');
-    this.warnCap = limitWarning(log, 'app', 'app link limit reached: connection refused');
   }
 
   /** Takes over an HTTP upgrade for the app-link path; returns false for any other path. */
@@ -64,16 +65,22 @@ export class AppServer {
       refuseUpgrade(socket, 403, 'Forbidden', refusal);
       return true;
     }
-    const address = normalizeAddress(request.socket.remoteAddress);
-    const slot = this.pending.take(address);
-    if ('full' in slot) {
-      this.warnCap({ limit: slot.full === 'total' ? 'pending handshakes' : 'pending handshakes per address', address });
+    const address = addressKey(request.socket.remoteAddress);
+    // When full, a newcomer takes the slot of the oldest socket that has not sent handshake message 1.
+    const taken = this.pending.take(address, () => socket.destroy());
+    if (!taken) {
+      this.warnCap('pending handshakes', address);
       refuseUpgrade(socket, 503, 'Service Unavailable', 'Too many connections are being set up right now; try again shortly');
       return true;
     }
+    if (taken.evicted) this.warnCap('pending handshakes (a silent one was dropped)', address);
+    const { slot } = taken;
     // Released when the handshake ends either way, or when the socket dies before the upgrade completes.
     socket.once('close', slot.release);
-    this.wss.handleUpgrade(request, socket, head, (ws) => void this.accept(ws, address, slot.release));
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      ws.once('message', slot.started);
+      void this.accept(ws, address, slot.release);
+    });
     return true;
   }
 
@@ -97,10 +104,6 @@ export class AppServer {
   private async accept(ws: WebSocket, address: string, releasePending: () => void): Promise<void> {
     const inbox = new WsInbox(ws);
     ws.on('error', () => {});
-    // A browser sends message 1 as soon as the socket opens; a silent socket gives its slot back soon.
-    const firstMessage = setTimeout(() => ws.terminate(), LIMITS.firstMessageTimeoutMs);
-    ws.once('message', () => clearTimeout(firstMessage));
-    ws.once('close', () => clearTimeout(firstMessage));
     const hello: CompanionHello = {
       peer_id: this.identity.peerId,
       ed25519_key: b58encode(this.identity.ed25519.publicKey),
@@ -117,12 +120,13 @@ export class AppServer {
         payload: utf8(JSON.stringify(hello)),
         verify: (payload) => deviceLabel(payload),
         timeoutMs: LIMITS.handshakeTimeoutMs,
+        firstMessageTimeoutMs: LIMITS.firstMessageTimeoutMs,
       });
       releasePending();
       const device = this.store.accounts.activeDevice(remoteStatic);
       const full = this.sessionCapReached(device !== undefined, address);
       if (full) {
-        this.warnCap({ limit: full, address });
+        this.warnCap(full, address);
         ws.close(AppCloseCode.busy, 'Too many browsers are connected right now; try again shortly');
         setTimeout(() => ws.terminate(), 1_000).unref();
         return;
@@ -140,6 +144,12 @@ export class AppServer {
       ws.close(CloseCode.handshakeFailed, reason.slice(0, 120));
       setTimeout(() => ws.terminate(), 1_000).unref();
     }
+  }
+
+  private warnCap(limit: string, address: string): void {
+    let warn = this.capWarnings.get(limit);
+    if (!warn) this.capWarnings.set(limit, (warn = limitWarning(this.log, 'app', 'app link limit reached')));
+    warn({ limit, address });
   }
 
   /** Which cap a new session would break: logged-in browsers, or those still to log in (in total, per address). */
@@ -211,7 +221,7 @@ export class AppServer {
       connectedDeviceIds: () => new Set([...this.sessions].flatMap((s) => (s.device ? [s.device.id] : []))),
       checkLoginCapacity: () => {
         if (session.authenticated || this.sessionCapReached(true, session.address) === null) return;
-        this.warnCap({ limit: 'logged-in browsers', address: session.address });
+        this.warnCap('logged-in browsers', session.address);
         throw new ServiceError(503, 'Too many browsers are logged in right now; log one out or try again later', { retry_after_seconds: 30 });
       },
     };

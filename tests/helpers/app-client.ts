@@ -39,7 +39,12 @@ export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDevice
   const connection = await openRaw(`${baseUrl.replace(/^http/, 'ws')}/api/v1/app`);
   const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: deviceKey, prologue: utf8(APP_LINK_PROLOGUE_TEXT) });
   connection.ws.send(noise.writeMessage(new Uint8Array(0)));
-  const hello = JSON.parse(fromUtf8(noise.readMessage(await connection.next()))) as CompanionHello;
+  // A companion at its limits closes the socket instead of answering: fail instead of waiting forever.
+  const message2 = await Promise.race([
+    connection.next(),
+    connection.closed.then(({ code, reason }) => Promise.reject(new Error(`app link closed during the handshake (${code}): ${reason}`))),
+  ]);
+  const hello = JSON.parse(fromUtf8(noise.readMessage(message2))) as CompanionHello;
   const companionKey = noise.remoteStaticKey!;
   connection.ws.send(noise.writeMessage(utf8(JSON.stringify({ label }))));
   const transport = SecureTransport.fromHandshake(noise);

@@ -3,6 +3,7 @@
 // answering during a flood, strangers cannot lock the owner's browsers out, and unauthenticated
 // sessions and pending handshakes are capped apart from the logged-in browsers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/api.ts';
 import { connectApp, newDeviceKey, setUpAccount, tryUpgrade, type AppClient, type AppReply } from '../helpers/app-client.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 
@@ -100,9 +101,10 @@ describe('app-link sessions and handshakes', () => {
   it('caps unauthenticated sessions apart from logged-in browsers: 70 strangers do not keep the owner out', async () => {
     const opened = await Promise.allSettled(Array.from({ length: 70 }, () => connectApp(node.url)));
     const strangers = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const alive = await Promise.all(strangers.map(async (app) => (await app.call('session.status')).ok));
-    expect(alive.filter(Boolean).length).toBeLessThanOrEqual(8);
-    expect(alive.filter((ok) => !ok).length).toBeGreaterThan(0);
+    const alive = (await Promise.all(strangers.map(async (app) => (await app.call('session.status')).ok))).filter(Boolean).length;
+    // At most 8 per address get a session; the rest are closed (cap) or pushed out mid-handshake.
+    expect(alive).toBeLessThanOrEqual(8);
+    expect(node.output()).toMatch(/app link limit reached.*(browsers not logged in|pending handshakes)/);
 
     const laptop = await connectApp(node.url, owner);
     expect((await laptop.call('session.status')).result).toMatchObject({ authenticated: true });
@@ -118,17 +120,17 @@ describe('app-link sessions and handshakes', () => {
     expect(closed).toMatchObject({ code: 4010 });
   }, 60_000);
 
-  it('caps pending handshakes: a flood of silent sockets is refused and dropped, the owner still connects', async () => {
+  it('caps pending handshakes: a flood of silent sockets holds at most 8 slots per address, the owner still connects', async () => {
     const upgrades = await Promise.allSettled(Array.from({ length: 100 }, () => tryUpgrade(node.url)));
-    const results = upgrades.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const accepted = results.filter((result) => result.status === 101);
-    expect(accepted.length).toBeLessThanOrEqual(32);
-    expect(results.filter((result) => result.status === 503).length).toBeGreaterThan(0);
-    // The silent ones never send handshake message 1: they are dropped within seconds.
-    await Promise.all(accepted.map((result) => new Promise((resolve) => result.ws!.once('close', resolve))));
+    const sockets = upgrades.flatMap((result) => (result.status === 'fulfilled' && result.value.ws ? [result.value.ws] : []));
+    // Newcomers push out the oldest silent sockets (or are refused with 503): at most 8 stay, not 100.
+    await eventually('silent sockets beyond the cap dropped', async () => sockets.filter((ws) => ws.readyState === ws.OPEN).length <= 8, 5_000);
 
+    // The owner's browser sends message 1 at once: it gets in even while silent sockets hold slots.
     const laptop = await connectApp(node.url, owner);
     expect((await laptop.call('session.status')).result.authenticated).toBe(true);
     await closeAndWait(laptop);
+    // The silent ones never send handshake message 1: they are dropped within seconds.
+    await eventually('every silent socket dropped', async () => sockets.every((ws) => ws.readyState === ws.CLOSED));
   });
 });
