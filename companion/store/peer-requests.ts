@@ -60,9 +60,14 @@ export class PeerRequestRepository {
   constructor(db: Database, now: Clock = systemClock, limits: RequestLimits = REQUEST_LIMITS) {
     this.#now = now;
     this.#limits = limits;
+    // Reads skip expired rows instead of deleting them, so a read (GET /p2p/status needs no key) never writes.
     this.#get = db.prepare<[string], RequestRow>('SELECT * FROM peer_requests WHERE peer_id = ?');
-    this.#pending = db.prepare<[], RequestRow>('SELECT * FROM peer_requests WHERE declined_at IS NULL ORDER BY requested_at, peer_id');
-    this.#countPending = db.prepare<[], number>('SELECT COUNT(*) FROM peer_requests WHERE declined_at IS NULL').pluck();
+    this.#pending = db.prepare<[number], RequestRow>(
+      'SELECT * FROM peer_requests WHERE declined_at IS NULL AND last_seen_at >= ? ORDER BY requested_at, peer_id',
+    );
+    this.#countPending = db
+      .prepare<[number], number>('SELECT COUNT(*) FROM peer_requests WHERE declined_at IS NULL AND last_seen_at >= ?')
+      .pluck();
     // A peer that asks again refreshes its key, address and expiry, but keeps its place in line.
     this.#upsert = db.prepare(
       `INSERT INTO peer_requests (peer_id, ed25519_public_key, x25519_public_key, endpoint, requested_at, last_seen_at)
@@ -103,25 +108,22 @@ export class PeerRequestRepository {
   }
 
   isDeclined(peerId: string): boolean {
-    this.#prune();
-    return this.#get.get(peerId)?.declined_at != null;
+    const declinedAt = this.#get.get(peerId)?.declined_at;
+    return declinedAt != null && declinedAt >= this.#now() - this.#limits.declinedTtlMs;
   }
 
   /** The pending request of a peer, or undefined (none, expired or declined). */
   pending(peerId: string): PeerRequestRecord | undefined {
-    this.#prune();
     const row = this.#get.get(peerId);
-    return row && row.declined_at == null ? toRecord(row) : undefined;
+    return row && row.declined_at == null && row.last_seen_at >= this.#pendingCutoff() ? toRecord(row) : undefined;
   }
 
   list(): PeerRequestRecord[] {
-    this.#prune();
-    return this.#pending.all().map(toRecord);
+    return this.#pending.all(this.#pendingCutoff()).map(toRecord);
   }
 
   countPending(): number {
-    this.#prune();
-    return this.#countPending.get() ?? 0;
+    return this.#countPending.get(this.#pendingCutoff()) ?? 0;
   }
 
   setDisplayName(peerId: string, displayName: string | null): boolean {
@@ -130,7 +132,7 @@ export class PeerRequestRepository {
 
   /** Returns false when there is no pending request. */
   decline(peerId: string): boolean {
-    const declined = this.#decline.run(this.#now(), peerId).changes > 0;
+    const declined = this.pending(peerId) !== undefined && this.#decline.run(this.#now(), peerId).changes > 0;
     if (declined) this.#trim.run(this.#limits.maxPending, this.#limits.maxDeclined);
     return declined;
   }
@@ -138,6 +140,10 @@ export class PeerRequestRepository {
   /** Forgets the peer's request or refusal (it became a trusted peer). */
   remove(peerId: string): boolean {
     return this.#remove.run(peerId).changes > 0;
+  }
+
+  #pendingCutoff(): number {
+    return this.#now() - this.#limits.pendingTtlMs;
   }
 
   #prune(): void {
