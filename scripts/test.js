@@ -5,6 +5,7 @@
 //   3. unit + integration tests (vitest)        -> reports/unit.json
 //   4. build the web app if stale (scripts/ensure-build.js)
 //   5. browser tests (playwright)               -> reports/e2e.json
+//   6. the soak (vitest, tests/soak/, alone)    -> reports/soak.json
 // What counts as failed (scripts/test-summary.js): failed tests, files that fail outside their
 // tests (load errors, hooks), tests that never finished, errors outside tests, a runner that ran no
 // test, and a non-zero runner exit nothing else explains. A missing report counts as 1 failed.
@@ -22,6 +23,7 @@ const BIN = join(ROOT, 'node_modules', '.bin');
 const REPORTS = join(ROOT, 'reports');
 const UNIT_REPORT = join(REPORTS, 'unit.json');
 const E2E_REPORT = join(REPORTS, 'e2e.json');
+const SOAK_REPORT = join(REPORTS, 'soak.json');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const t0 = Date.now();
@@ -61,6 +63,7 @@ function addSummary(summary) {
 mkdirSync(REPORTS, { recursive: true });
 rmSync(UNIT_REPORT, { force: true });
 rmSync(E2E_REPORT, { force: true });
+rmSync(SOAK_REPORT, { force: true });
 
 // 1. Chromium
 step('chromium');
@@ -117,6 +120,11 @@ if (!browser) {
   playwrightExit = runStatus(join(BIN, 'playwright'), ['test']);
 }
 addSummary(summarizePlaywright(playwrightExit, readJson(E2E_REPORT)));
+
+// 6. Soak: last and alone, since it measures how responsive instances stay under abuse.
+step('soak (vitest, tests/soak/)');
+const soakExit = runStatus(join(BIN, 'vitest'), ['run', '--config', 'vitest.soak.config.ts', '--reporter=default', '--reporter=json', `--outputFile=${SOAK_REPORT}`]);
+addSummary(summarizeVitest(soakExit, readJson(SOAK_REPORT)));
 
 step('summary');
 for (const problem of problems) console.log(`failed: ${problem}`);
