@@ -158,7 +158,12 @@ const frameSchemas = {
   pong: z.object({ t: z.literal('pong'), n: z.int() }),
   // The page itself is checked apart (VersionVectorSchema) so a page over our limits is answered
   // with an `error` frame rather than a closed link. `more: true` = further pages follow.
-  sync: z.object({ t: z.literal('sync'), vectors: z.record(z.string(), z.unknown()), more: z.boolean().optional() }),
+  sync: z.object({
+    t: z.literal('sync'),
+    // Checked as parsed, not rebuilt: VersionVectorSchema alone decides what a page holds.
+    vectors: z.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object'),
+    more: z.boolean().optional(),
+  }),
   // Each event is checked on its own (see decodeFrame): one bad event must not cost the batch.
   events: z.object({ t: z.literal('events'), events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_FRAME) }),
   sync_done: z.object({ t: z.literal('sync_done') }),

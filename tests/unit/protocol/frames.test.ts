@@ -147,6 +147,10 @@ describe('link frames', () => {
     expect(pageError({ general: { [alice.peerId]: -1 } })).toMatch(/^vectors: general\./);
     expect(pageError({ general: { short: 1 } })).toMatch(/^vectors: general/);
     expect(pageError({ 'Bad Channel': {} })).toMatch(/^vectors: /);
+    // A "__proto__" channel is dropped, never a prototype.
+    const proto = decodeFrame(utf8('{"t":"sync","vectors":{"__proto__":{"x":1}}}'));
+    expect(proto).toMatchObject({ ok: true, frame: { page: { ok: true, vectors: {} } } });
+    if (proto.ok && proto.frame.t === 'sync' && proto.frame.page.ok) expect(Object.getPrototypeOf(proto.frame.page.vectors)).toBe(Object.prototype);
   });
 
   it('caps channels in a sync page', () => {
