@@ -37,6 +37,8 @@ describe('login throttling', () => {
     const all = statuses(replies);
     expect(count(all, 401)).toBeLessThanOrEqual(5);
     expect(count(all, 429)).toBeGreaterThanOrEqual(195);
+    // One login at a time per session: the rest of the pipeline is turned away before any hashing.
+    expect(replies.filter((reply) => /already being checked/.test(reply.error?.message ?? '')).length).toBeGreaterThanOrEqual(195);
     expect((await right).ok).toBe(false);
     expect((await guesser.call('session.status')).result.authenticated).toBe(false);
     await closeAndWait(guesser);
