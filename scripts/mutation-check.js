@@ -21,6 +21,8 @@ const PROPERTIES = 'tests/integration/security-properties.test.ts';
 const PERMISSIONS = 'tests/integration/security-permissions.test.ts';
 const ABUSE = 'tests/integration/mesh-abuse.test.ts';
 const LINKS = 'tests/integration/link-manager.test.ts';
+const CONSENT = 'tests/integration/consent.test.ts';
+const STORE_EVENTS = 'tests/unit/companion/store-events.test.ts';
 
 /** name → the check removed, and the test that must then fail. */
 const MUTATIONS = [
@@ -65,6 +67,27 @@ const MUTATIONS = [
     find: 'return concatBytes(ephemeral.publicKey, crypto.aeadEncrypt(key, ZERO_NONCE, plaintext, aad));',
     replace: 'return concatBytes(ephemeral.publicKey, plaintext, new Uint8Array(16));',
     test: [PROPERTIES, 'sealed, live and in catch-up'],
+  },
+  {
+    name: 'at-rest',
+    file: 'companion/store/at-rest.ts',
+    find: 'const sealed = nodeCrypto.aeadEncrypt(this.#key, nonce, utf8(text), aad(context));',
+    replace: 'const sealed = Buffer.concat([utf8(text), new Uint8Array(16)]);',
+    test: [STORE_EVENTS, 'does not store bodies in clear'],
+  },
+  {
+    name: 'consent-stranger',
+    file: 'companion/mesh/consent.ts',
+    find: "    this.emit('changed');\n    return 'pending';",
+    replace: "    return 'trusted';",
+    test: [CONSENT, 'gets a pending request and nothing else'],
+  },
+  {
+    name: 'invite-proof',
+    file: 'companion/mesh/consent.ts',
+    find: 'return verifyInviteProof(crypto, secret, link.info.remote.x25519PublicKey, identity.x25519.publicKey, bytes);',
+    replace: 'return bytes.length > 0;',
+    test: [CONSENT, 'revokes the old secret'],
   },
   {
     name: 'route-permission',
