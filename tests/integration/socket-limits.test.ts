@@ -183,7 +183,7 @@ describe('dialling endpoints that never answer', () => {
     // (the background reconnector keeps dialling meanwhile, so only the import's own are checked).
     expect(silent.some((s) => s.accepted() > 0)).toBe(true);
     await eventually('the import\'s sockets to be closed', async () => heldAtAnswer.every((socket) => socket.destroyed), 30_000);
-  }, 120_000);
+  }, 90_000);
 
   it('connects through the good endpoint when the first one never answers', async () => {
     const [a, b] = await Promise.all([instanceWithKey(), instanceWithKey()]);
