@@ -40,6 +40,7 @@ export class AppServer {
   private readonly sessions = new Set<AppSession>();
   private readonly pending = new HandshakeSlots({ total: LIMITS.pendingHandshakes, perAddress: LIMITS.pendingHandshakesPerAddress });
   private readonly warnOrigin;
+  private readonly warnHandshake;
   /** One rate-limited warning per cap, so one cap's flood does not hide another's. */
   private readonly capWarnings = new Map<string, ReturnType<typeof limitWarning>>();
 
@@ -52,6 +53,8 @@ export class AppServer {
     private readonly origins: OriginPolicy,
   ) {
     this.warnOrigin = limitWarning(log, 'app', 'app link upgrade from a foreign origin refused');
+    // Silent or garbage sockets can come by the hundred: one line a minute says so.
+    this.warnHandshake = limitWarning(log, 'app', 'browser handshake rejected');
   }
 
   /** Takes over an HTTP upgrade for the app-link path; returns false for any other path. */
@@ -140,7 +143,7 @@ export class AppServer {
     } catch (error) {
       releasePending();
       const reason = error instanceof HandshakeError ? error.message : `Handshake failed: ${(error as Error).message}`;
-      this.log.warn('app', 'browser handshake rejected', { reason });
+      this.warnHandshake({ reason });
       ws.close(CloseCode.handshakeFailed, reason.slice(0, 120));
       setTimeout(() => ws.terminate(), 1_000).unref();
     }
