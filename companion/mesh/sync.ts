@@ -10,7 +10,7 @@ import { batchesOf } from './batches.ts';
 import { LinkCatchUp, MAX_LINK_BUFFERED_BYTES, type CatchUpHost } from './catch-up.ts';
 import { EventIntake } from './intake.ts';
 import { DEFAULT_INTRODUCTION_LIMITS, IntroductionLedger, type IntroductionLimits } from './introductions.ts';
-import type { Link, ReceivedLinkFrame } from './link.ts';
+import type { Link, LinkFrame, ReceivedLinkFrame } from './link.ts';
 import type { LinkManager } from './link-manager.ts';
 
 export type SyncFrame = Extract<ReceivedLinkFrame, { t: 'sync' | 'events' | 'ack' | 'sync_done' | 'error' }>;
@@ -161,7 +161,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       sent: (batch, peerId) => this.markSent(batch, peerId),
       vectorReceived: (peerId, vector) => this.reconcile(peerId, vector),
       refused: (link, about, reason) => {
-        link.send({ t: 'error', about, reason: reason.slice(0, MAX_REASON_LENGTH) });
+        this.reply(link, { t: 'error', about, reason: reason.slice(0, MAX_REASON_LENGTH) });
         this.warn(link.peerId, `refused/${about}`, 'refused part of a frame', { about, reason });
       },
       failed: (peerId, error) => this.log.warn('sync', 'catch-up failed', { peer: peerId, error: error.message }),
@@ -208,17 +208,30 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     } catch (error) {
       // A store failure is ours, not the peer's: report the batch as not taken and keep the link.
       this.log.error('sync', 'storing a received batch failed', { peer: link.peerId, error: (error as Error).message });
-      link.send({ t: 'ack', ids: [], rejected: frame.events.map(({ index }) => ({ index, reason: 'could not be stored here' })) });
+      this.reply(link, { t: 'ack', ids: [], rejected: frame.events.map(({ index }) => ({ index, reason: 'could not be stored here' })) });
       return;
     }
     const { acked, fresh, rejected } = result;
     for (const { id, signed } of fresh) this.emit('stored', id, signed.event.channel);
     if (rejected.length) this.warn(link.peerId, 'invalid', 'rejected events', { count: rejected.length, first: rejected[0]!.reason });
-    if (acked.length || rejected.length) link.send({ t: 'ack', ids: acked.slice(0, MAX_ACK_IDS), rejected });
+    if (acked.length || rejected.length) this.reply(link, { t: 'ack', ids: acked.slice(0, MAX_ACK_IDS), rejected });
     this.forward(
       fresh.map((f) => f.signed),
       link.peerId,
     );
+  }
+
+  /**
+   * Acks and error frames, unless the peer is not reading: a small invalid frame can earn a large
+   * ack, so a peer that never reads must not make us buffer them. A lost ack costs nothing: the
+   * peer's next vector settles delivery states.
+   */
+  private reply(link: Link, frame: Extract<LinkFrame, { t: 'ack' | 'error' }>): void {
+    if (link.bufferedAmount > MAX_LIVE_BUFFERED_BYTES) {
+      this.warn(link.peerId, 'backlog', 'peer is not reading; replies dropped', { buffered: link.bufferedAmount });
+      return;
+    }
+    link.send(frame);
   }
 
   /** Public posts spread through the mesh: each node passes new ones on to its other links. */
