@@ -136,9 +136,9 @@ function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
 }
 
 /**
- * How the instance ends a handshake we completed with `identity`. A garbage transport frame follows
- * our last handshake message: a refused handshake closes with 4001, while an accepted one would
- * get as far as decrypting that frame (4005) — so acceptance shows without waiting for a timeout.
+ * How the instance ends a handshake whose last message we just sent. A garbage transport frame
+ * follows it: a refused handshake closes with 4001, while an accepted one would get as far as
+ * decrypting that frame (4005) — so acceptance shows without waiting for a timeout.
  */
 async function handshakeOutcome(connection: RawConnection): Promise<{ code: number; reason: string }> {
   connection.ws.send(randomBytes(64));
