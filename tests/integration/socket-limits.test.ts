@@ -89,7 +89,7 @@ describe('half-open mesh handshakes', () => {
 
     await eventually('the server to close every silent socket', async () => silent.every((s) => s.closed()), 30_000);
     expect((await a.api.get('/p2p/status')).body.connected_peers).toBe(1);
-  });
+  }, 90_000);
 });
 
 describe('idle and header timeouts', () => {
@@ -118,7 +118,7 @@ describe('idle and header timeouts', () => {
     const peers = (await b.api.get('/p2p/peers')).body;
     expect(peers.connected_peers).toEqual([a.peerId]);
     expect(peers.connected_peer_details[0].connected_at).toBe(linkedAt);
-  });
+  }, 90_000);
 });
 
 describe('open-socket cap', () => {
@@ -152,7 +152,7 @@ describe('open-socket cap', () => {
     await eventually('the message to arrive over the kept link', async () =>
       ((await a.api.get('/messages')).body.messages ?? []).some((m: { content: string }) => m.content === 'still here'),
     );
-  });
+  }, 90_000);
 });
 
 describe('dialling endpoints that never answer', () => {
