@@ -56,7 +56,7 @@ export class InviteError extends Error {
 
 export const INVITE_PREFIX = 'canopy:';
 export const INVITE_VERSION = 1;
-/** A real invite is ~250 characters; the cap only keeps a hostile paste from costing anything. */
+/** A real invite is ~400 characters (~250 without xsig and sec); the cap only keeps a hostile paste from costing anything. */
 export const MAX_INVITE_LENGTH = 16 * 1024;
 export const MAX_ENDPOINTS = 16;
 export const MAX_ENDPOINT_LENGTH = 256;

@@ -5,6 +5,7 @@ import type { Identity } from '../../protocol/identity.ts';
 import { canonicalizeEndpoints, INVITE_SECRET_BYTES } from '../../protocol/invite.ts';
 import { verifyInviteProof } from '../../protocol/invite-proof.ts';
 import type { Logger } from '../logger.ts';
+import { limitWarning } from '../rate-limited-log.ts';
 import type { PeerKeys, Store } from '../store/index.ts';
 import { CloseCode, type Link } from './link.ts';
 import type { Admission, LinkManager } from './link-manager.ts';
@@ -29,8 +30,12 @@ export interface ConsentOptions {
  * either side, is trusted from its first frame and syncs like any other.
  */
 export class ConsentGate extends EventEmitter<{ changed: [] }> {
+  /** Declined peers may keep redialling; one line a minute says so. */
+  private readonly noteRefused;
+
   constructor(private readonly options: ConsentOptions) {
     super();
+    this.noteRefused = limitWarning(options.log, 'consent', 'declined peer refused');
     options.manager.on('request', (link) => this.hold(link));
   }
 
@@ -53,7 +58,7 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
     }
     const outcome = store.requests.record(link.info.remote, link.info.remoteAddress);
     if (outcome === 'declined') {
-      log.info('consent', 'declined peer refused', { peer: link.peerId });
+      this.noteRefused({ peer: link.peerId });
       return 'refused';
     }
     this.emit('changed');

@@ -75,11 +75,13 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   private closing = false;
   private readonly warnHandshakesFull;
   private readonly warnHandshakeRejected;
+  private readonly warnPendingFull;
 
   constructor(private readonly options: LinkManagerOptions) {
     super();
     this.warnHandshakesFull = limitWarning(options.log, 'mesh', 'pending handshake limit reached: silent connections closed or newcomers refused');
     this.warnHandshakeRejected = limitWarning(options.log, 'mesh', 'inbound handshake rejected');
+    this.warnPendingFull = limitWarning(options.log, 'mesh', `${MAX_PENDING_LINKS} strangers' links open: newer ones closed (their requests are kept)`);
   }
 
   get(peerId: string): Link | undefined {
@@ -263,6 +265,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     this.takePending(link.peerId)?.close(CloseCode.duplicate, 'replaced by a newer link');
     if (this.pendingLinks.size >= MAX_PENDING_LINKS) {
       link.close(CloseCode.notAccepted, 'too many pending requests; ask again later');
+      this.warnPendingFull({ peer: link.peerId });
       return;
     }
     const timer = setTimeout(() => this.dropPending(link.peerId, 'request not answered'), PENDING_LINK_MS);
