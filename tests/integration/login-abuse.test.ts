@@ -73,7 +73,7 @@ describe('login throttling', () => {
     expect((await laptop.call('session.login', { username: 'alice', password: PASSWORD })).result).toMatchObject({ authenticated: true });
     expect((await laptop.call('network.peers')).ok).toBe(true);
     await closeAndWait(laptop);
-  });
+  }, 120_000);
 
   it('keeps GET / answering during a login flood (scrypt jobs are capped)', async () => {
     // As many sessions as the companion takes, each pipelining guesses at random usernames (each
@@ -96,7 +96,7 @@ describe('login throttling', () => {
     const replies = statuses(await flood);
     expect(count(replies, 200)).toBe(0);
     await Promise.all(flooders.map(closeAndWait));
-  });
+  }, 120_000);
 });
 
 describe('app-link sessions and handshakes', () => {

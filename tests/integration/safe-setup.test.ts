@@ -142,5 +142,5 @@ describe('setup code', () => {
     node = await startInstance({ dataDir: node.dataDir });
     await eventually('the start banner', async () => node.output().includes('Key fingerprint'));
     expect(node.output()).not.toMatch(/Setup code|No account yet/);
-  });
+  }, 90_000);
 });
