@@ -273,6 +273,22 @@ describe('a stranger', () => {
   });
 });
 
+describe('strangers held open', () => {
+  it('at most 32 strangers keep a link open; the next is closed, its request still recorded', async () => {
+    const host = await startNode();
+    const held = [];
+    for (let i = 0; i < 32; i++) held.push(await rawLink(host, generateIdentity(nodeCrypto)));
+    await eventually('32 requests', async () => (await requestIds(host)).length === 32);
+    const extra = generateIdentity(nodeCrypto);
+    const refused = await rawHandshake(host.meshUrl, extra);
+    expect(await refused.closed).toEqual({ code: 4007, reason: 'too many pending requests; ask again later' });
+    expect(await requestIds(host)).toContain(extra.peerId);
+    // The held ones are still open (they answer a round trip).
+    await held[0]!.roundTrip();
+    for (const link of held) link.close();
+  });
+});
+
 describe('regenerating the invite', () => {
   it('revokes the old secret: a holder of the old code becomes a request', async () => {
     const oldCode = (await a.api.get('/p2p/invite')).body.invite_code;
