@@ -11,6 +11,13 @@ import { CloseCode, type Link } from './link.ts';
 import type { Admission, LinkManager } from './link-manager.ts';
 
 const INVITE_SECRET_SETTING = 'invite_secret';
+const INVITE_USES_SETTING = 'invite_uses';
+/**
+ * New peers one invite secret may admit. A code is meant to be shared, but one that leaks (posted
+ * publicly) must not let a stranger mint trusted identities without end: past this, holders of
+ * the code become requests, and Regenerate starts a new count.
+ */
+export const MAX_INVITE_USES = 100;
 const TRUST_INTRODUCED_SETTING = 'trust_introduced';
 
 export interface ConsentOptions {
@@ -32,10 +39,12 @@ export interface ConsentOptions {
 export class ConsentGate extends EventEmitter<{ changed: [] }> {
   /** Declined peers may keep redialling; one line a minute says so. */
   private readonly noteRefused;
+  private readonly noteInviteUsedUp;
 
   constructor(private readonly options: ConsentOptions) {
     super();
     this.noteRefused = limitWarning(options.log, 'consent', 'declined peer refused');
+    this.noteInviteUsedUp = limitWarning(options.log, 'consent', 'invite used up: its holder becomes a request');
     options.manager.on('request', (link) => this.hold(link));
   }
 
@@ -48,13 +57,18 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
       return 'trusted';
     }
     if (link.info.direction === 'inbound' && this.provesOurInvite(link)) {
-      store.db.transaction(() => {
-        store.peers.saveFromHandshake(handshakeKeys(link), 'invite_holder');
-        store.requests.remove(link.peerId);
-      })();
-      log.info('consent', 'peer used our invite', { peer: link.peerId });
-      this.emit('changed');
-      return 'trusted';
+      const uses = this.inviteUses();
+      if (uses < MAX_INVITE_USES) {
+        store.db.transaction(() => {
+          store.peers.saveFromHandshake(handshakeKeys(link), 'invite_holder');
+          store.requests.remove(link.peerId);
+          store.settings.set(INVITE_USES_SETTING, uses + 1);
+        })();
+        log.info('consent', 'peer used our invite', { peer: link.peerId, uses: uses + 1 });
+        this.emit('changed');
+        return 'trusted';
+      }
+      this.noteInviteUsedUp({ peer: link.peerId, max: MAX_INVITE_USES });
     }
     const outcome = store.requests.record(link.info.remote, link.info.remoteAddress);
     if (outcome === 'declined') {
@@ -104,8 +118,17 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
   /** A new invite secret: codes with the old one now lead to a request. */
   regenerateInviteSecret(): Uint8Array {
     const secret = this.options.crypto.randomBytes(INVITE_SECRET_BYTES);
-    this.options.store.settings.set(INVITE_SECRET_SETTING, b64urlEncode(secret));
+    const { settings } = this.options.store;
+    this.options.store.db.transaction(() => {
+      settings.set(INVITE_SECRET_SETTING, b64urlEncode(secret));
+      settings.set(INVITE_USES_SETTING, 0);
+    })();
     return secret;
+  }
+
+  /** How many new peers the current invite secret has admitted. */
+  inviteUses(): number {
+    return this.options.store.settings.get<number>(INVITE_USES_SETTING) ?? 0;
   }
 
   /** The secret to prove when dialling a peer whose invite we imported. */

@@ -313,6 +313,33 @@ describe('regenerating the invite', () => {
   });
 });
 
+describe('a leaked invite', () => {
+  it('admits at most 100 new peers; later holders become requests until the invite is regenerated', async () => {
+    const host = await startNode();
+    const code = (await host.api.get('/p2p/invite')).body.invite_code;
+    for (let i = 0; i < 100; i++) {
+      const link = await rawHandshake(host.meshUrl, generateIdentity(nodeCrypto), { inviteCode: code });
+      link.ws.close();
+    }
+    await eventually('100 invite holders', async () => (await host.api.get('/p2p/peers')).body.known_peers.length === 100);
+
+    const late = generateIdentity(nodeCrypto);
+    const refused = await rawLink(host, late, { inviteCode: code });
+    await eventually('a request from the 101st holder', async () => (await requestIds(host)).includes(late.peerId));
+    await refused.roundTrip();
+    expect(refused.content()).toEqual([]);
+    expect(await knownPeer(host, late.peerId)).toBeUndefined();
+    refused.close();
+
+    const newCode = (await host.api.post('/p2p/invite/regenerate')).body.invite_code as string;
+    const next = generateIdentity(nodeCrypto);
+    const admitted = await rawLink(host, next, { inviteCode: newCode });
+    await eventually('a trusted link under the new code', async () => admitted.received.some((f) => f.t === 'sync'));
+    expect((await knownPeer(host, next.peerId))?.trust).toBe('invite_holder');
+    admitted.close();
+  });
+});
+
 describe('invites in the original format and forged invites', () => {
   it('an original-format invite connects, as a request on the other side until accepted', async () => {
     const c = await startNode();
