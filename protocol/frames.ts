@@ -88,8 +88,14 @@ export const MetadataSchema = z.custom<Record<string, unknown>>().superRefine((v
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** A lone UTF-16 surrogate (a paired one is one code point under /u): not Unicode text, and canonical JSON refuses it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export const PostBodySchema = z.strictObject({
-  content: z.string().max(MAX_CONTENT_LENGTH),
+  content: z
+    .string()
+    .max(MAX_CONTENT_LENGTH)
+    .refine((text) => !LONE_SURROGATE.test(text), 'must be valid Unicode text (it holds a lone surrogate)'),
   metadata: MetadataSchema.optional(),
 });
 

@@ -1,68 +1,12 @@
-// README "Permissions": every REST route is listed here with the one permission it needs, and the
+// README "Permissions": every REST route is listed (tests/helpers/routes.ts) with the one permission it needs, and the
 // list is checked against the routes the API really mounts, so a new route cannot slip in
 // unguarded. For each route: no key → 401, a key holding every permission but the required one →
 // 403 naming it, a key holding only that permission → let through (whatever the route then says).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiApp } from '../../companion/api/app.ts';
 import { PERMISSIONS, type Permission } from '../../companion/service/permissions.ts';
 import { apiClient, createKey } from '../helpers/api.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
-
-/** Routes anyone may call, as README's endpoint table documents them. */
-const OPEN_ROUTES = new Set(['GET /api/v1/p2p/status', 'GET /api/v1/info']);
-
-/** README's endpoint table, route by route. */
-const REQUIRED_PERMISSION: Record<string, Permission> = {
-  'GET /api/v1/p2p/peers': 'view_peers',
-  'GET /api/v1/p2p/invite': 'view_peers',
-  'POST /api/v1/p2p/invite/import': 'manage_peers',
-  'POST /api/v1/p2p/invite/regenerate': 'manage_peers',
-  'GET /api/v1/p2p/requests': 'view_peers',
-  'POST /api/v1/p2p/requests/:peer_id/accept': 'manage_peers',
-  'POST /api/v1/p2p/requests/:peer_id/decline': 'manage_peers',
-  'POST /api/v1/p2p/reconnect': 'manage_peers',
-  'POST /api/v1/p2p/reconnect_all': 'manage_peers',
-  'GET /api/v1/p2p/relay_status': 'view_peers',
-  'POST /api/v1/p2p/relay_policy': 'manage_peers',
-  'POST /api/v1/p2p/send': 'write_messages',
-  'GET /api/v1/channels': 'read_messages',
-  'GET /api/v1/channels/:id/messages': 'read_messages',
-  'GET /api/v1/messages': 'read_messages',
-  'GET /api/v1/keys': 'manage_keys',
-  'POST /api/v1/keys': 'manage_keys',
-  'DELETE /api/v1/keys/:id': 'manage_keys',
-  'GET /api/v1/device/profile': 'view_peers',
-  'POST /api/v1/device/profile': 'manage_peers',
-  'GET /api/v1/profile': 'view_peers',
-  'POST /api/v1/profile': 'manage_peers',
-};
-
-/** Answers anything with itself, so the real API can be assembled without a store or services. */
-const inert: any = new Proxy(function inertStub() {}, {
-  get: (_target, property) => (property === 'then' ? undefined : property === Symbol.toPrimitive ? () => '' : inert),
-  apply: () => inert,
-});
-
-/** `METHOD /api/v1/path` for every route the REST app mounts (HEAD is GET's twin). */
-function mountedRoutes(): string[] {
-  const app = createApiApp({
-    store: inert,
-    network: inert,
-    messages: inert,
-    keys: inert,
-    profiles: inert,
-    deviceId: 'route-listing',
-    log: inert,
-    buildDir: '/nonexistent',
-  } as Parameters<typeof createApiApp>[0]);
-  const routers = (app.middleware as Array<{ router?: { stack: Array<{ methods: string[]; path: string }> } }>)
-    .map((middleware) => middleware.router)
-    .filter((router) => router !== undefined);
-  expect(routers.length).toBeGreaterThan(0);
-  return routers.flatMap((router) =>
-    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${layer.path}`)),
-  );
-}
+import { DOCUMENTED_ROUTES, mountedRoutes, OPEN_ROUTES, REQUIRED_PERMISSION } from '../helpers/routes.ts';
 
 let instance: Instance;
 /** `only[p]` holds exactly p; `allBut[p]` holds every permission except p. */
@@ -104,7 +48,7 @@ describe('REST permissions', () => {
   it('lists every mounted route as either open or guarded by a named permission', () => {
     const unlisted = mountedRoutes().filter((route) => !OPEN_ROUTES.has(route) && !(route in REQUIRED_PERMISSION));
     expect(unlisted, 'routes missing from REQUIRED_PERMISSION (add them with the permission README documents)').toEqual([]);
-    const gone = [...OPEN_ROUTES, ...Object.keys(REQUIRED_PERMISSION)].filter((route) => !mountedRoutes().includes(route));
+    const gone = DOCUMENTED_ROUTES.filter((route) => !mountedRoutes().includes(route));
     expect(gone, 'routes listed here that the API no longer mounts').toEqual([]);
   });
 

@@ -175,6 +175,8 @@ describe('SignedEventSchema', () => {
     expect(SignedEventSchema.safeParse(signed({ body: { content: 'x', metadata: nested(32) } })).success).toBe(true);
     expect(SignedEventSchema.safeParse(signed({ channel: 'a_b-9' })).success).toBe(true);
     expect(SignedEventSchema.safeParse(signed({ body: { content: 'x'.repeat(MAX_CONTENT_LENGTH) } })).success).toBe(true);
+    // Surrogate pairs are text (an emoji); only a lone half is refused.
+    expect(SignedEventSchema.safeParse(signed({ body: { content: 'ok \ud83d\udca9' } })).success).toBe(true);
   });
 
   it('accepts a key whose base58 form is shorter than 43 characters', () => {
@@ -207,6 +209,7 @@ describe('SignedEventSchema', () => {
     ['unknown kind', (e) => (e['kind'] = 'reaction'), /event\.kind: /],
     ['oversize content', (e) => (e['body'] = { content: 'x'.repeat(MAX_CONTENT_LENGTH + 1) }), /event\.body\.content: /],
     ['content not a string', (e) => (e['body'] = { content: 5 }), /event\.body\.content: /],
+    ['content with a lone surrogate', (e) => (e['body'] = { content: 'a \ud800 b' }), /event\.body\.content: must be valid Unicode text/],
     ['extra body key', (e) => (e['body'] = { content: 'x', html: '<b>' }), /event\.body: /],
     ['metadata array', (e) => (e['body'] = { content: 'x', metadata: [1] }), /event\.body\.metadata: metadata must be a JSON object/],
     ['metadata too big', (e) => (e['body'] = { content: 'x', metadata: { big: 'x'.repeat(17000) } }), /event\.body\.metadata: metadata must be at most 16384 bytes/],
