@@ -180,7 +180,7 @@ function deviceKeyId(session: AppSession): string {
 }
 
 export function lookupMethod(name: string): MethodSpec<z.ZodType> {
-  const spec = (METHODS as Record<string, MethodSpec<z.ZodType> | undefined>)[name];
-  if (!spec) throw new ServiceError(404, `Unknown method: ${name}`);
-  return spec;
+  // Own keys only: `constructor` or `toString` would otherwise find Object.prototype's and fail as a 500.
+  if (!Object.hasOwn(METHODS, name)) throw new ServiceError(404, `Unknown method: ${name}`);
+  return METHODS[name as AppMethod];
 }

@@ -77,14 +77,19 @@ export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDevice
     pending.clear();
   });
 
-  const call = (method: AppMethod | string, params: Record<string, unknown> = {}): Promise<AppReply> => {
+  const request = (frame: (id: number) => Uint8Array): Promise<AppReply> => {
     if (closedBy) return Promise.resolve(linkClosed(closedBy));
     const id = nextId++;
     const reply = new Promise<AppReply>((resolve) => pending.set(id, resolve));
-    connection.ws.send(transport.seal(encodeAppFrame({ t: 'req', id, method: method as AppMethod, params })));
+    connection.ws.send(transport.seal(frame(id)));
     return reply;
   };
-  return { hello, companionKey, deviceKey, call, pushes, closed: connection.closed, close: () => connection.ws.close() };
+  const call = (method: AppMethod | string, params: Record<string, unknown> = {}): Promise<AppReply> =>
+    request((id) => encodeAppFrame({ t: 'req', id, method: method as AppMethod, params }));
+  /** A request whose params go out as this JSON text, byte for byte (values JSON.stringify cannot write, or too deep for it). */
+  const callRaw = (method: string, paramsJson: string): Promise<AppReply> =>
+    request((id) => utf8(`{"t":"req","id":${id},"method":${JSON.stringify(method)},"params":${paramsJson}}`));
+  return { hello, companionKey, deviceKey, call, callRaw, pushes, closed: connection.closed, close: () => connection.ws.close() };
 }
 
 function linkClosed({ code, reason }: { code: number; reason: string }): AppReply {

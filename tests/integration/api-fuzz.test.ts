@@ -2,7 +2,8 @@
 // (tests/helpers/routes.ts) gets a fixed list of hostile bodies, query strings and path parameters
 // with a key holding every permission, so each request reaches the route's own validation. Every
 // answer must be below 500, a 4xx must be JSON `{"error": string}`, the instance must still answer
-// afterwards, and the junk must not have created peers, requests or keys.
+// afterwards, and the junk must not have created peers, requests or keys. The app link's methods
+// get the same hostile values from a logged-in browser session.
 //
 // Requests go out through node:http, not fetch, so paths such as `/keys/..` reach the companion as
 // written (fetch would resolve them) and bodies and Content-Types are sent byte for byte. Invites
@@ -10,7 +11,9 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../companion/api/body.ts';
+import { METHODS } from '../../companion/app/methods.ts';
 import { apiClient, createKey, type ApiClient } from '../helpers/api.ts';
+import { connectApp, setUpAccount } from '../helpers/app-client.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 import { mountedRoutes } from '../helpers/routes.ts';
 
@@ -219,6 +222,7 @@ describe('REST fuzz: no bad input yields a 5xx', () => {
   });
 
   it('answers hostile bodies, queries and path parameters below 500, 4xx as JSON errors, and creates nothing', async () => {
+    problems.length = 0;
     const before = await counts();
     let sent = 0;
     const probeCounted = async (...args: Parameters<typeof probe>) => {
@@ -248,5 +252,42 @@ describe('REST fuzz: no bad input yields a 5xx', () => {
     expect(await counts()).toEqual(before);
     const status = await fetch(`${instance.url}/api/v1/p2p/status`);
     expect(await status.text()).not.toContain('polluted');
+  }, 120_000);
+});
+
+/** Method names that are not methods, among them Object.prototype's. */
+const NOT_METHODS = ['no.such', 'constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'session', '.'];
+
+describe('app link fuzz: no bad params yield a 5xx', () => {
+  it('answers hostile params of every method and unknown method names with 4xx, and the session keeps working', async () => {
+    problems.length = 0;
+    const before = await counts();
+    const app = await connectApp(instance.url);
+    expect((await setUpAccount(app, instance.dataDir, 'fuzzer', 'a long enough password')).ok).toBe(true);
+    const check = async (method: string, paramsJson: string, what: string) => {
+      const reply = await app.callRaw(method, paramsJson);
+      if (reply.ok) return;
+      const { status, message } = reply.error!;
+      if (status < 400 || status >= 500 || typeof message !== 'string' || message === '') {
+        problems.push(`${method} with ${what}: ${status} ${String(message).slice(0, 200)}`);
+      }
+    };
+
+    for (const name of NOT_METHODS) await check(name, '{}', 'no params');
+    // Logging out would end the session the rest of the run needs; its params are `{}` anyway.
+    const methods = Object.keys(METHODS).filter((method) => method !== 'session.logout');
+    for (const method of methods) {
+      const shape = (METHODS[method as keyof typeof METHODS].params as { shape?: Record<string, unknown> }).shape;
+      const fields = shape ? Object.keys(shape) : ['display_name', 'bio', 'device_name'];
+      for (const field of [...fields, '__proto__', 'constructor']) {
+        for (const [name, json] of FIELD_VALUES) await check(method, `{${JSON.stringify(field)}:${json}}`, `${field} as ${name}`);
+      }
+    }
+
+    expect(problems, problems.join('\n')).toEqual([]);
+    const status = await app.call('session.status');
+    expect(status.result).toMatchObject({ authenticated: true, username: 'fuzzer' });
+    expect(await counts()).toEqual(before);
+    app.close();
   }, 120_000);
 });

@@ -85,19 +85,22 @@ async function closeAndWait(app: AppClient): Promise<void> {
   await app.closed;
 }
 
+/** Retries `open` while the companion refuses new connections from this address for a moment (a rate per address). */
+const whenAllowed = <T>(open: () => Promise<T | null>): Promise<T> => eventually('a connection the companion accepts', open, 30_000);
+
 /** Opens `count` sessions, a few at a time so none is pushed out as a silent pending handshake. */
 async function openSessions(count: number, key = owner): Promise<AppClient[]> {
   const sessions: AppClient[] = [];
   while (sessions.length < count) {
     const batch = Math.min(4, count - sessions.length);
-    sessions.push(...(await Promise.all(Array.from({ length: batch }, () => connectApp(url, key)))));
+    sessions.push(...(await Promise.all(Array.from({ length: batch }, () => whenAllowed(() => connectApp(url, key))))));
   }
   return sessions;
 }
 
 describe('app link: a method that fails unexpectedly', () => {
   it('answers exactly 500 "Internal error", logs the stack, leaks nothing, and the session stays usable', async () => {
-    const app = await connectApp(url, owner);
+    const app = await whenAllowed(() => connectApp(url, owner));
     expect((await app.call('session.status')).result).toMatchObject({ authenticated: true });
 
     const failed = await app.call('network.peers');
@@ -122,7 +125,7 @@ describe('app link: the cap on logged-in browsers', () => {
     const statuses = await Promise.all(loggedIn.map((app) => app.call('session.status')));
     expect(statuses.every((reply) => reply.result?.authenticated === true)).toBe(true);
 
-    const newcomer = await connectApp(url, newDeviceKey(), 'New phone');
+    const newcomer = await whenAllowed(() => connectApp(url, newDeviceKey(), 'New phone'));
     const refused = await newcomer.call('session.login', { username: 'alice', password: PASSWORD });
     expect(refused.error).toEqual({
       status: 503,
@@ -147,14 +150,17 @@ describe('app link: no handshake slot free', () => {
     // Each sends handshake message 1 (so it cannot be pushed out as silent) and then stalls.
     const stalled: RawConnection[] = [];
     for (let i = 0; i < APP_LINK_LIMITS.pendingHandshakesPerAddress; i++) {
-      const connection = await openRaw(`${url.replace(/^http/, 'ws')}/api/v1/app`);
+      const connection = await whenAllowed(() => openRaw(`${url.replace(/^http/, 'ws')}/api/v1/app`));
       const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: newDeviceKey(), prologue: utf8(APP_LINK_PROLOGUE_TEXT) });
       connection.ws.send(noise.writeMessage(new Uint8Array(0)));
       await connection.next(); // message 2: the companion has seen message 1
       stalled.push(connection);
     }
 
-    const refused = await tryUpgrade(url);
+    const refused = await whenAllowed(async () => {
+      const answer = await tryUpgrade(url);
+      return answer.status === 429 ? null : answer;
+    });
     expect(refused.status).toBe(503);
     expect(JSON.parse(refused.body)).toEqual({ error: 'Too many connections are being set up right now; try again shortly' });
     expect(logLines.some((line) => line.includes('app link limit reached') && line.includes('pending handshakes'))).toBe(true);
@@ -162,7 +168,7 @@ describe('app link: no handshake slot free', () => {
     // Once they go, a browser connects again.
     for (const connection of stalled) connection.ws.terminate();
     await Promise.all(stalled.map((connection) => connection.closed));
-    const app = await eventually('a browser connects after the stalled handshakes left', async () => connectApp(url, owner));
+    const app = await whenAllowed(() => connectApp(url, owner));
     expect((await app.call('session.status')).result).toMatchObject({ authenticated: true });
     await closeAndWait(app);
   });
