@@ -11,6 +11,12 @@ export const MAX_REMOTE_VECTOR_ENTRIES = 65_536;
 export const MAX_LINK_BUFFERED_BYTES = 1024 * 1024;
 /** ...and all links' sockets together at most this much. */
 export const MAX_TOTAL_BUFFERED_BYTES = 32 * 1024 * 1024;
+/**
+ * A link's catch-ups start at least this far apart. An honest peer sends one vector per link-up;
+ * a peer flooding `sync` frames gets its merged vector answered once a second, not as fast as it
+ * can type, since each run reads our whole vector and reconciles delivery states.
+ */
+export const CATCH_UP_SPACING_MS = 1_000;
 /** Events read from the store at a time while building batches. */
 const READ_CHUNK = 32;
 const WAIT_STEP_MS = 10;
@@ -22,7 +28,7 @@ export interface CatchUpHost {
   totalBuffered(): number;
   /** A batch went out: record "sent" for our events in it. */
   sent(batch: SignedEvent[], peerId: string): void;
-  /** A complete vector arrived from the peer (every page): reconcile delivery states. */
+  /** A catch-up starts from this vector (complete, or several merged): reconcile delivery states. */
   vectorReceived(peerId: string, vector: VersionVector): void;
   /** Something the peer sent was refused without closing the link. */
   refused(link: Link, about: string, reason: string): void;
@@ -34,13 +40,15 @@ export interface CatchUpHost {
  * Catch-up for one link. The peer's vector may come in pages (`more: true` until the last); a
  * complete vector starts a catch-up that sends exactly what the peer lacks, in batches built by
  * byte size, waiting for the socket to drain before each. At most one runs per link: a vector
- * arriving meanwhile is merged into one pending vector, run next. So no number of `sync` frames
- * can make us hold more than one batch per link in memory.
+ * arriving meanwhile is merged into one pending vector, run next (runs start `spacingMs` apart).
+ * So no number of `sync` frames can make us hold more than one batch per link in memory, or spend
+ * more than one catch-up's work per link per interval.
  */
 export class LinkCatchUp {
   private assembling: VersionVector | null = null;
   private pending: VersionVector | null = null;
   private running = false;
+  private lastStartedAt = -Infinity;
   /** Everything the peer told us it holds on this link: what a re-run starts from. */
   private readonly known: VersionVector = {};
   private heardVector = false;
@@ -48,6 +56,7 @@ export class LinkCatchUp {
   constructor(
     private readonly link: Link,
     private readonly host: CatchUpHost,
+    private readonly spacingMs = CATCH_UP_SPACING_MS,
   ) {}
 
   receivePage(frame: ReceivedSync): void {
@@ -63,7 +72,6 @@ export class LinkCatchUp {
     this.assembling = null;
     this.heardVector = true;
     mergeVectorInto(this.known, vector, MAX_REMOTE_VECTOR_ENTRIES);
-    this.host.vectorReceived(this.link.peerId, vector);
     this.schedule(vector);
   }
 
@@ -77,25 +85,26 @@ export class LinkCatchUp {
   }
 
   private schedule(vector: VersionVector): void {
-    if (this.running) {
-      if (this.pending) mergeVectorInto(this.pending, vector, MAX_REMOTE_VECTOR_ENTRIES);
-      else this.pending = structuredClone(vector);
-      return;
-    }
+    if (this.pending) mergeVectorInto(this.pending, vector, MAX_REMOTE_VECTOR_ENTRIES);
+    else this.pending = structuredClone(vector);
+    if (this.running) return;
     this.running = true;
-    void this.runFrom(vector);
+    void this.run();
   }
 
-  private async runFrom(first: VersionVector): Promise<void> {
-    let vector: VersionVector | null = first;
-    while (vector && this.link.isOpen) {
+  private async run(): Promise<void> {
+    while (this.pending && this.link.isOpen) {
+      const wait = this.lastStartedAt + this.spacingMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const vector = this.pending;
+      this.pending = null;
+      this.lastStartedAt = Date.now();
+      this.host.vectorReceived(this.link.peerId, vector);
       try {
         this.host.done(this.link.peerId, await this.sendMissing(vector));
       } catch (error) {
         this.host.failed(this.link.peerId, error as Error);
       }
-      vector = this.pending;
-      this.pending = null;
     }
     this.running = false;
   }
@@ -123,7 +132,8 @@ export class LinkCatchUp {
       }
     }
     await send(builder.flush());
-    this.link.send({ t: 'sync_done' });
+    // A peer that is not reading gets no more frames queued; its next vector earns a fresh answer.
+    if (this.link.bufferedAmount <= MAX_LINK_BUFFERED_BYTES) this.link.send({ t: 'sync_done' });
     return sent;
   }
 

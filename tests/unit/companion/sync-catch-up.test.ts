@@ -99,7 +99,8 @@ describe('LinkCatchUp', () => {
 
   it('merges a flood of sync frames into one pending run', async () => {
     const { link, sent, drain } = fakeLink();
-    const catchUp = new LinkCatchUp(link, host().h);
+    const { h, vectors } = host();
+    const catchUp = new LinkCatchUp(link, h, 0);
     for (let i = 0; i < 1000; i++) catchUp.receivePage(page({ general: { [AUTHOR]: i % 3 } }));
     await settle();
     expect(count(sent, 'events')).toBe(0); // the first run waits for the socket
@@ -109,6 +110,31 @@ describe('LinkCatchUp', () => {
     expect(count(sent, 'sync_done')).toBe(2);
     const seqs = sent.filter((f) => f.t === 'events').map((f) => (f.t === 'events' ? f.events.map((e) => e.event.seq) : []));
     expect(seqs).toEqual([[1, 2, 3, 4, 5], [3, 4, 5]]);
+    // Delivery states are reconciled once per run, not once per frame.
+    expect(vectors).toEqual([{ general: { [AUTHOR]: 0 } }, { general: { [AUTHOR]: 2 } }]);
+  });
+
+  it('starts the run for a flood no sooner than the spacing after the previous one', async () => {
+    const { link, sent, drain } = fakeLink();
+    drain();
+    const catchUp = new LinkCatchUp(link, host().h, 300);
+    catchUp.receivePage(page({}));
+    await settle();
+    expect(count(sent, 'sync_done')).toBe(1);
+    for (let i = 0; i < 100; i++) catchUp.receivePage(page({}));
+    await settle();
+    expect(count(sent, 'sync_done')).toBe(1); // the merged run waits for its turn
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(count(sent, 'sync_done')).toBe(2);
+  });
+
+  it('queues no sync_done for a peer that is not reading', async () => {
+    const { link, sent, drain } = fakeLink();
+    drain();
+    (link as unknown as { bufferedAmount: number }).bufferedAmount = 2 * 1024 * 1024;
+    new LinkCatchUp(link, host().h, 0).receivePage(page({ general: { [AUTHOR]: 5 } }));
+    await settle();
+    expect(count(sent, 'sync_done')).toBe(0);
   });
 
   it('reports a bad page and a vector over the entry bound, and still answers', async () => {
@@ -128,7 +154,7 @@ describe('LinkCatchUp', () => {
   it('re-sends from the last vector only once the peer has sent one', async () => {
     const { link, sent, drain } = fakeLink();
     drain();
-    const catchUp = new LinkCatchUp(link, host().h);
+    const catchUp = new LinkCatchUp(link, host().h, 0);
     catchUp.resend();
     await settle();
     expect(sent).toEqual([]);
