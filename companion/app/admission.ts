@@ -8,6 +8,12 @@
 import { FIRST_MESSAGE_TIMEOUT_MS } from '../transport/noise-exchange.ts';
 
 export const APP_LINK_LIMITS = {
+  /**
+   * New app-link connections per remote address: a browser opens one and reconnects now and then;
+   * a script opening hundreds a second (each a handshake) must not starve the web page and REST.
+   */
+  newConnectionsPerSecond: 10,
+  newConnectionsBurst: 30,
   /** Handshakes in progress at once (WebSocket accepted, Noise not finished). */
   pendingHandshakes: 32,
   pendingHandshakesPerAddress: 8,

@@ -22,6 +22,7 @@ import type { Store } from '../store/index.ts';
 import { WsInbox } from '../transport/inbox.ts';
 import { HandshakeError, noiseExchange } from '../transport/noise-exchange.ts';
 import { CloseCode } from '../transport/secure-channel.ts';
+import { AddressRate } from '../transport/address-rate.ts';
 import { addressKey, HandshakeSlots } from '../transport/connection-limits.ts';
 import { APP_LINK_LIMITS } from './admission.ts';
 import { lookupMethod, type AppServices, type MethodContext } from './methods.ts';
@@ -39,6 +40,11 @@ export class AppServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES + 16 });
   private readonly sessions = new Set<AppSession>();
   private readonly pending = new HandshakeSlots({ total: LIMITS.pendingHandshakes, perAddress: LIMITS.pendingHandshakesPerAddress });
+  private readonly newConnections = new AddressRate({
+    perSecond: LIMITS.newConnectionsPerSecond,
+    burst: LIMITS.newConnectionsBurst,
+    maxAddresses: 10_000,
+  });
   private readonly warnOrigin;
   private readonly warnHandshake;
   /** One rate-limited warning per cap, so one cap's flood does not hide another's. */
@@ -69,6 +75,11 @@ export class AppServer {
       return true;
     }
     const address = addressKey(request.socket.remoteAddress);
+    if (!this.newConnections.take(address)) {
+      this.warnCap('new connections per address', address);
+      refuseUpgrade(socket, 429, 'Too Many Requests', 'Too many connections from your address; try again in a few seconds');
+      return true;
+    }
     // When full, a newcomer takes the slot of the oldest socket that has not sent handshake message 1.
     const taken = this.pending.take(address, () => socket.destroy());
     if (!taken) {

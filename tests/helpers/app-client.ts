@@ -35,8 +35,9 @@ export async function setUpAccount(app: AppClient, dataDir: string, username: st
 
 export const newDeviceKey = (): KeyPair => generateKeyPair(nodeCrypto, 'x25519');
 
-export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDeviceKey(), label = 'Test browser') {
-  const connection = await openRaw(`${baseUrl.replace(/^http/, 'ws')}/api/v1/app`);
+/** A browser's app link; `from` dials from another loopback address, as another host would. */
+export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDeviceKey(), label = 'Test browser', from?: string) {
+  const connection = await openRaw(`${baseUrl.replace(/^http/, 'ws')}/api/v1/app`, from);
   const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: deviceKey, prologue: utf8(APP_LINK_PROLOGUE_TEXT) });
   connection.ws.send(noise.writeMessage(new Uint8Array(0)));
   // A companion at its limits closes the socket instead of answering: fail instead of waiting forever.
@@ -100,8 +101,8 @@ function linkClosed({ code, reason }: { code: number; reason: string }): AppRepl
  * Asks for the app-link upgrade with these headers (a browser's Origin, a rebinding Host) and
  * reports what came back: 101 with the open socket, or the refusal's status and body.
  */
-export function tryUpgrade(baseUrl: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; ws?: WebSocket }> {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/v1/app`, { headers });
+export function tryUpgrade(baseUrl: string, headers: Record<string, string> = {}, from?: string): Promise<{ status: number; body: string; ws?: WebSocket }> {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/v1/app`, { headers, ...(from ? { localAddress: from } : {}) });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ status: 101, body: '', ws }));
     ws.once('unexpected-response', (_request, response) => {

@@ -14,9 +14,13 @@ export interface RawConnection {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Opens a socket to a mesh URL (`ws://host:port/p2p`) and queues what arrives. */
-export async function openRaw(url: string): Promise<RawConnection> {
-  const ws = new WebSocket(url);
+/**
+ * Opens a socket to a mesh URL (`ws://host:port/p2p`) and queues what arrives. `from` is the local
+ * loopback address to dial from (e.g. 127.0.0.2): the companion then sees another host, as it
+ * would a stranger on the LAN.
+ */
+export async function openRaw(url: string, from?: string): Promise<RawConnection> {
+  const ws = new WebSocket(url, from ? { localAddress: from } : {});
   const received: Buffer[] = [];
   const waiters: Array<() => void> = [];
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -62,11 +66,13 @@ export interface RawHandshakeOptions {
   inviteCode?: string;
   /** Endpoints the raw peer advertises in its payload (none by default). */
   endpoints?: string[];
+  /** The loopback address to dial from (see openRaw). */
+  from?: string;
 }
 
 /** Runs an honest initiator handshake; returns the connection, its transport and what it sent. */
 export async function rawHandshake(url: string, identity: Identity, options: RawHandshakeOptions = {}) {
-  const connection = await openRaw(url);
+  const connection = await openRaw(url, options.from);
   const noise = new XXHandshake(nodeCrypto, { initiator: true, staticKey: identity.x25519, prologue: CANOPY_NOISE_PROLOGUE });
   const message1 = noise.writeMessage(new Uint8Array(0));
   connection.ws.send(message1);

@@ -8,6 +8,13 @@ import { connectApp, newDeviceKey, setUpAccount, tryUpgrade, type AppClient, typ
 import { startInstance, type Instance } from '../helpers/instance.ts';
 
 const PASSWORD = 'correct horse battery';
+/**
+ * Guessers dial from other loopback addresses than the owner's browser (127.0.0.1), as strangers
+ * on the LAN would: per-address limits keep them from crowding the owner out. `guesser(n)` spreads
+ * many of them over several addresses, as a botnet would.
+ */
+const STRANGER = '127.0.0.2';
+const guesser = (n: number) => `127.0.1.${1 + (n % 200)}`;
 const owner = newDeviceKey();
 let node: Instance;
 
@@ -30,9 +37,9 @@ async function closeAndWait(app: AppClient): Promise<void> {
 
 describe('login throttling', () => {
   it('answers 200 pipelined wrong guesses and the right password on one session with 429s, not a login', async () => {
-    const guesser = await connectApp(node.url);
-    const guesses = Array.from({ length: 200 }, (_, i) => guesser.call('session.login', { username: 'alice', password: `wrong ${i}` }));
-    const right = guesser.call('session.login', { username: 'alice', password: PASSWORD });
+    const attacker = await connectApp(node.url, undefined, undefined, STRANGER);
+    const guesses = Array.from({ length: 200 }, (_, i) => attacker.call('session.login', { username: 'alice', password: `wrong ${i}` }));
+    const right = attacker.call('session.login', { username: 'alice', password: PASSWORD });
     const replies = await Promise.all([...guesses, right]);
     const all = statuses(replies);
     expect(count(all, 401)).toBeLessThanOrEqual(5);
@@ -40,13 +47,13 @@ describe('login throttling', () => {
     // One login at a time per session: the rest of the pipeline is turned away before any hashing.
     expect(replies.filter((reply) => /already being checked/.test(reply.error?.message ?? '')).length).toBeGreaterThanOrEqual(195);
     expect((await right).ok).toBe(false);
-    expect((await guesser.call('session.status')).result.authenticated).toBe(false);
-    await closeAndWait(guesser);
+    expect((await attacker.call('session.status')).result.authenticated).toBe(false);
+    await closeAndWait(attacker);
   });
 
   it('counts guesses before hashing: one device key on many sessions gets its 5 free tries, not more', async () => {
     const key = newDeviceKey();
-    const sessions = await Promise.all(Array.from({ length: 6 }, () => connectApp(node.url, key)));
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => connectApp(node.url, key, undefined, STRANGER)));
     const rounds = await Promise.all(
       sessions.flatMap((app) => [0, 1, 2].map((i) => app.call('session.login', { username: 'bob', password: `nope ${i}` }))),
     );
@@ -61,7 +68,7 @@ describe('login throttling', () => {
   it('lets the owner\'s logged-in browser log in while strangers with throwaway keys have the username throttled', async () => {
     let refused: AppReply | undefined;
     for (let i = 0; i < 40 && !refused; i++) {
-      const stranger = await connectApp(node.url);
+      const stranger = await connectApp(node.url, undefined, undefined, guesser(i));
       const reply = await stranger.call('session.login', { username: 'alice', password: `guess ${i}` });
       if (reply.error?.status === 429) refused = reply;
       else expect(reply.error?.status).toBe(401);
@@ -78,7 +85,7 @@ describe('login throttling', () => {
   it('keeps GET / answering during a login flood (scrypt jobs are capped)', async () => {
     // As many sessions as the companion takes, each pipelining guesses at random usernames (each
     // one a full scrypt on the old code): 64 × 7 ≈ 450 logins at once.
-    const opened = await Promise.allSettled(Array.from({ length: 64 }, () => connectApp(node.url)));
+    const opened = await Promise.allSettled(Array.from({ length: 64 }, (_, n) => connectApp(node.url, undefined, undefined, guesser(n))));
     const flooders = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const flood = Promise.all(
       flooders.flatMap((app, n) =>
@@ -101,7 +108,7 @@ describe('login throttling', () => {
 
 describe('app-link sessions and handshakes', () => {
   it('caps unauthenticated sessions apart from logged-in browsers: 70 strangers do not keep the owner out', async () => {
-    const opened = await Promise.allSettled(Array.from({ length: 70 }, () => connectApp(node.url)));
+    const opened = await Promise.allSettled(Array.from({ length: 70 }, () => connectApp(node.url, undefined, undefined, STRANGER)));
     const strangers = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const alive = (await Promise.all(strangers.map(async (app) => (await app.call('session.status')).ok))).filter(Boolean).length;
     // At most 8 per address get a session; the rest are closed (cap) or pushed out mid-handshake.
@@ -115,6 +122,19 @@ describe('app-link sessions and handshakes', () => {
     await Promise.all(strangers.map(closeAndWait));
   });
 
+  it('refuses new connections past the per-address rate with 429, while the owner\'s address still connects', async () => {
+    const flood = await Promise.allSettled(Array.from({ length: 60 }, () => tryUpgrade(node.url, {}, '127.0.0.3')));
+    const answers = flood.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(20);
+    expect(JSON.parse(refused[0]!.body)).toEqual({ error: 'Too many connections from your address; try again in a few seconds' });
+    for (const answer of answers) answer.ws?.terminate();
+
+    const laptop = await connectApp(node.url, owner);
+    expect((await laptop.call('session.status')).result.authenticated).toBe(true);
+    await closeAndWait(laptop);
+  });
+
   it('closes a session that has not logged in after the login window (~30 s)', async () => {
     const idle = await connectApp(node.url);
     expect((await idle.call('session.status')).ok).toBe(true);
@@ -123,7 +143,7 @@ describe('app-link sessions and handshakes', () => {
   }, 60_000);
 
   it('caps pending handshakes: a flood of silent sockets holds at most 8 slots per address, the owner still connects', async () => {
-    const upgrades = await Promise.allSettled(Array.from({ length: 100 }, () => tryUpgrade(node.url)));
+    const upgrades = await Promise.allSettled(Array.from({ length: 100 }, () => tryUpgrade(node.url, {}, STRANGER)));
     const sockets = upgrades.flatMap((result) => (result.status === 'fulfilled' && result.value.ws ? [result.value.ws] : []));
     // Newcomers push out the oldest silent sockets (or are refused with 503): at most 8 stay, not 100.
     await eventually('silent sockets beyond the cap dropped', async () => sockets.filter((ws) => ws.readyState === ws.OPEN).length <= 8, 5_000);
