@@ -1,6 +1,8 @@
 // The soak's attacker, run as its own process so that its busy event loop cannot slow down the
 // test's measurements: `node --import tsx tests/soak/abuse.ts '<json config>'`. It abuses the
-// victims until `durationMs` has passed, then prints one JSON line with what it did.
+// victims until `durationMs` has passed, then prints one JSON line with what it did. It dials from
+// other loopback addresses (127.0.2.x) than the honest peers and the owner (127.0.0.1), as
+// strangers on the LAN would, spread over several addresses as a botnet would.
 import { connect, type Socket } from 'node:net';
 import { nodeCrypto } from '../../companion/crypto/node.ts';
 import { generateIdentity } from '../../protocol/identity.ts';
@@ -27,6 +29,9 @@ export interface AbuseConfig {
 }
 
 const counts = { syncFrames: 0, strangers: 0, wrongLogins: 0, halfOpenReopened: 0 };
+let dials = 0;
+/** The next attacker address: 127.0.2.1 to 127.0.2.16, in turn. */
+const attackerAddress = () => `127.0.2.${1 + (dials++ % 16)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `task` again and again until `stop` says so, `concurrency` at a time. */
@@ -42,7 +47,7 @@ function halfOpen(port: number, count: number, stop: () => boolean): Promise<voi
   const sockets = new Set<Socket>();
   const open = () => {
     if (stop()) return;
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host: '127.0.0.1', port, localAddress: attackerAddress() });
     sockets.add(socket);
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -72,7 +77,7 @@ async function syncFlood(victim: Victim, stop: () => boolean): Promise<void> {
 
 /** A fresh identity nobody invited completes a handshake and lingers a moment. */
 async function stranger(victim: Victim): Promise<void> {
-  const connection = await rawHandshake(`ws://127.0.0.1:${victim.meshPort}/p2p`, generateIdentity(nodeCrypto));
+  const connection = await rawHandshake(`ws://127.0.0.1:${victim.meshPort}/p2p`, generateIdentity(nodeCrypto), { from: attackerAddress() });
   counts.strangers++;
   await sleep(500);
   connection.ws.terminate();
@@ -80,7 +85,7 @@ async function stranger(victim: Victim): Promise<void> {
 
 /** A new browser key guessing the owner's password. */
 async function wrongLogin(victim: Victim): Promise<void> {
-  const app = await connectApp(victim.url);
+  const app = await connectApp(victim.url, undefined, undefined, attackerAddress());
   try {
     await app.call('session.login', { username: victim.loginAs, password: `guess-${Math.random()}` });
     counts.wrongLogins++;

@@ -128,10 +128,12 @@ describe('soak: honest chat under mixed abuse', () => {
     expect(latencies.length).toBeGreaterThan(10);
     expect(p99).toBeLessThan(GET_P99_BOUND_MS);
 
-    // Strangers stayed strangers: none of them became a known peer.
+    // Strangers stayed strangers: A knows B, H and the sync flooder (which held A's invite), no one
+    // else; the hundreds of strangers wait as capped requests.
     const peers = await apiA.get('/p2p/peers');
-    expect(peers.body.known_peers.map((p: { peer_id: string }) => p.peer_id).sort()).toEqual(
-      [(await apiB.get('/p2p/status')).body.peer_id, (await apiH.get('/p2p/status')).body.peer_id].sort(),
-    );
+    const ids = new Set(peers.body.known_peers.map((p: { peer_id: string }) => p.peer_id));
+    expect(ids.size).toBe(3);
+    for (const api of [apiB, apiH]) expect(ids.has((await api.get('/p2p/status')).body.peer_id)).toBe(true);
+    expect((await apiA.get('/p2p/status')).body.pending_requests).toBeLessThanOrEqual(100);
   }, SOAK_MS + 120_000);
 });
