@@ -4,7 +4,8 @@
 // flood cannot reach the process's file-descriptor limit. Upgraded WebSockets leave these timers
 // (ws clears them); their Noise handshake has its own timeouts, and an authenticated link its
 // keepalive pings.
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from './logger.ts';
 import { limitWarning } from './rate-limited-log.ts';
 
@@ -74,7 +75,30 @@ export function createLimitedServer(port: 'web' | 'mesh', limits: SocketLimits, 
   const requestArrived = (request: IncomingMessage) => request.socket.setTimeout(0);
   server.on('request', requestArrived);
   server.on('upgrade', requestArrived);
+  // What Node's HTTP parser refuses before any handler runs still gets the JSON error shape.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] = PARSER_ERRORS[error.code ?? ''] ?? [400, 'Malformed HTTP request'];
+    endWithJsonError(socket, status, message);
+  });
   return server;
+}
+
+const PARSER_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request headers too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timed out'],
+};
+
+/** Answers a raw socket (no HTTP response object yet: a refused upgrade, a parser error) and closes it. */
+export function endWithJsonError(socket: Duplex, status: number, error: string): void {
+  const body = JSON.stringify({ error });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function listen(server: Server, host: string, port: number): Promise<void> {

@@ -90,12 +90,13 @@ export const MetadataSchema = z.custom<Record<string, unknown>>().superRefine((v
 
 /** A lone UTF-16 surrogate (a paired one is one code point under /u): not Unicode text, and canonical JSON refuses it. */
 const LONE_SURROGATE = /\p{Cs}/u;
+export const isUnicodeText = (text: string): boolean => !LONE_SURROGATE.test(text);
 
 export const PostBodySchema = z.strictObject({
   content: z
     .string()
     .max(MAX_CONTENT_LENGTH)
-    .refine((text) => !LONE_SURROGATE.test(text), 'must be valid Unicode text (it holds a lone surrogate)'),
+    .refine(isUnicodeText, 'must be valid Unicode text (it holds a lone surrogate)'),
   metadata: MetadataSchema.optional(),
 });
 

@@ -45,7 +45,9 @@ export function pageQuery(ctx: Koa.Context, defaultLimit = 50): { limit: number;
   const int = (name: string, min: number, max: number): number | undefined => {
     const raw = ctx.query[name];
     if (raw === undefined || raw === '') return undefined;
-    const value = Number(Array.isArray(raw) ? raw[0] : raw);
+    const text = Array.isArray(raw) ? raw[0]! : raw;
+    // Decimal digits only: Number() would also read "0x10", "1e3" or " 5 ".
+    const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       throw new ApiError(400, `Invalid ${name}: expected an integer from ${min} to ${max}`);
     }

@@ -22,6 +22,7 @@ import type { Store } from '../store/index.ts';
 import { WsInbox } from '../transport/inbox.ts';
 import { HandshakeError, noiseExchange } from '../transport/noise-exchange.ts';
 import { CloseCode } from '../transport/secure-channel.ts';
+import { endWithJsonError } from '../http-server.ts';
 import { AddressRate } from '../transport/address-rate.ts';
 import { addressKey, HandshakeSlots } from '../transport/connection-limits.ts';
 import { APP_LINK_LIMITS } from './admission.ts';
@@ -71,20 +72,20 @@ export class AppServer {
     const refusal = this.origins.refusal({ origin: request.headers.origin, host: request.headers.host });
     if (refusal) {
       this.warnOrigin({ reason: refusal });
-      refuseUpgrade(socket, 403, 'Forbidden', refusal);
+      endWithJsonError(socket, 403, refusal);
       return true;
     }
     const address = addressKey(request.socket.remoteAddress);
     if (!this.newConnections.take(address)) {
       this.warnCap('new connections per address', address);
-      refuseUpgrade(socket, 429, 'Too Many Requests', 'Too many connections from your address; try again in a few seconds');
+      endWithJsonError(socket, 429, 'Too many connections from your address; try again in a few seconds');
       return true;
     }
     // When full, a newcomer takes the slot of the oldest socket that has not sent handshake message 1.
     const taken = this.pending.take(address, () => socket.destroy());
     if (!taken) {
       this.warnCap('pending handshakes', address);
-      refuseUpgrade(socket, 503, 'Service Unavailable', 'Too many connections are being set up right now; try again shortly');
+      endWithJsonError(socket, 503, 'Too many connections are being set up right now; try again shortly');
       return true;
     }
     if (taken.evicted) this.warnCap('pending handshakes (a silent one was dropped)', address);
@@ -250,12 +251,4 @@ function deviceLabel(payload: Uint8Array): string {
   } catch {
     throw new HandshakeError('bad_payload', 'Handshake payload invalid: expected JSON with a label');
   }
-}
-
-/** Answers an upgrade request with a plain HTTP error and a JSON body, then closes the socket. */
-function refuseUpgrade(socket: Duplex, status: number, statusText: string, error: string): void {
-  const body = JSON.stringify({ error });
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }

@@ -1,4 +1,5 @@
 import type { DeviceProfile, Profile } from '../../protocol/app/contract.ts';
+import { isUnicodeText } from '../../protocol/frames.ts';
 import type { SettingsRepository } from '../store/index.ts';
 import { ServiceError } from './errors.ts';
 
@@ -24,6 +25,8 @@ const EMPTY_DEVICE: DeviceProfile = { display_name: '', description: '', avatar:
 function text(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string') throw new ServiceError(400, `${field} must be text`);
   if (value.length > max) throw new ServiceError(400, `${field} is too long (max ${max} characters)`);
+  // Peers would receive a lone surrogate as U+FFFD: refuse it here, as message content is.
+  if (!isUnicodeText(value)) throw new ServiceError(400, `${field} must be valid Unicode text (it holds a lone surrogate)`);
   return value.trim();
 }
 

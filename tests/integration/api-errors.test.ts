@@ -100,8 +100,17 @@ describe('request bodies', () => {
   it('rejects bad paging parameters', async () => {
     expect((await admin.get('/channels/general/messages?limit=0')).status).toBe(400);
     expect((await admin.get('/channels/general/messages?before=abc')).status).toBe(400);
+    for (const odd of ['0x10', '1e3', '%205', '-1', '1.5']) {
+      expect((await admin.get(`/channels/general/messages?limit=${odd}`)).status, odd).toBe(400);
+    }
     expect((await admin.get('/channels/nope/messages')).status).toBe(404);
     expect((await admin.get('/messages?peer_id=bad')).status).toBe(400);
+  });
+
+  it('refuses profile text with a lone surrogate, as peers would receive it mangled', async () => {
+    const result = await admin.postRaw('/profile', '{"display_name": "Al\\ud800ice"}');
+    expect(result.status).toBe(400);
+    expect(result.body.error).toMatch(/display_name must be valid Unicode text/);
   });
 
   it('answers unknown API paths with JSON 404', async () => {
