@@ -6,6 +6,7 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  generateKeyPairSync,
   hkdfSync,
   randomBytes,
   sign,
@@ -26,20 +27,26 @@ const rawPublic = (key: KeyObject): Uint8Array => new Uint8Array(key.export({ fo
  * and peers' public keys recur for every event they sign. Public keys are imported as JWK, about
  * ten times faster than DER.
  */
-function lruCache(size: number, load: (raw: Uint8Array) => KeyObject): (raw: Uint8Array) => KeyObject {
+interface KeyCache {
+  (raw: Uint8Array): KeyObject;
+  /** Adds a key object made elsewhere (a freshly generated pair), so its first use costs nothing. */
+  remember(raw: Uint8Array, key: KeyObject): void;
+}
+
+function lruCache(size: number, load: (raw: Uint8Array) => KeyObject): KeyCache {
   const cache = new Map<string, KeyObject>();
-  return (raw) => {
-    const id = Buffer.from(raw).toString('base64url');
-    let key = cache.get(id);
-    if (key) {
-      cache.delete(id);
-    } else {
-      key = load(raw);
-      if (cache.size >= size) cache.delete(cache.keys().next().value!);
-    }
+  const put = (id: string, key: KeyObject) => {
+    cache.delete(id);
+    if (cache.size >= size) cache.delete(cache.keys().next().value!);
     cache.set(id, key);
+  };
+  const get = (raw: Uint8Array) => {
+    const id = Buffer.from(raw).toString('base64url');
+    const key = cache.get(id) ?? load(raw);
+    put(id, key);
     return key;
   };
+  return Object.assign(get, { remember: (raw: Uint8Array, key: KeyObject) => put(Buffer.from(raw).toString('base64url'), key) });
 }
 const privateKey = (prefix: Buffer) => (raw: Uint8Array) =>
   createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
@@ -72,6 +79,12 @@ export const nodeCrypto: CryptoBackend = {
   },
 
   x25519PublicKey: (secretKey) => rawPublic(createPublicKey(xPrivate(secretKey))),
+  x25519KeyPair() {
+    const { privateKey, publicKey } = generateKeyPairSync('x25519');
+    const secretKey = new Uint8Array(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
+    xPrivate.remember(secretKey, privateKey);
+    return { secretKey, publicKey: new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')) };
+  },
   x25519(secretKey, theirPublic) {
     // OpenSSL rejects low-order points ("failed during derivation"), as noble does.
     return u8(diffieHellman({ privateKey: xPrivate(secretKey), publicKey: xPublic(theirPublic) }));

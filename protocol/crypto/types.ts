@@ -24,6 +24,12 @@ export interface CryptoBackend {
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
 
   x25519PublicKey(secretKey: Uint8Array): Uint8Array;
+  /**
+   * A fresh X25519 key pair, for backends that make one faster than from random bytes (OpenSSL
+   * imports a raw private key ~8x slower than it generates one; every handshake and sealed DM
+   * needs an ephemeral pair).
+   */
+  x25519KeyPair?(): KeyPair;
   /** Throws on a low-order public key (all-zero shared secret). */
   x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
 
@@ -41,6 +47,7 @@ export class AeadError extends Error {
 }
 
 export function generateKeyPair(crypto: CryptoBackend, kind: 'ed25519' | 'x25519'): KeyPair {
+  if (kind === 'x25519' && crypto.x25519KeyPair) return crypto.x25519KeyPair();
   const secretKey = crypto.randomBytes(32);
   const publicKey = kind === 'ed25519' ? crypto.ed25519PublicKey(secretKey) : crypto.x25519PublicKey(secretKey);
   return { publicKey, secretKey };
