@@ -4,6 +4,7 @@
 import { gzipSync } from 'node:zlib';
 import { chromium, type Page } from '@playwright/test';
 import { startCompanion } from '../../companion/node.ts';
+import { ensureSetupCode } from '../../companion/service/setup-code.ts';
 import { freePort, HOST, now, type Row, type TempDirs } from './harness.ts';
 
 const MESSAGES = 10_000;
@@ -20,7 +21,8 @@ export async function benchWebApp(dirs: TempDirs): Promise<Row[]> {
       if (response.request().resourceType() === 'script') scripts.set(response.url(), await response.body().catch(() => Buffer.alloc(0)));
     });
     const url = `http://${HOST}:${port}`;
-    await page.goto(url);
+    // The owner's way in: the setup link the companion prints at start.
+    await page.goto(`${url}/?setup=${ensureSetupCode(companion.store)}`);
     await page.getByTestId('setup-username').waitFor();
     const raw = [...scripts.values()].reduce((n, b) => n + b.length, 0);
     const gzipped = [...scripts.values()].reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
