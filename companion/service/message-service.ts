@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import {
+  CHANNEL_NAME_PATTERN,
   GENERAL_CHANNEL,
   dmChannelId,
   dmCounterpart,
@@ -11,7 +12,7 @@ import {
   type CanopyEvent,
   type PostBody,
 } from '../../protocol/events.ts';
-import { b58encode } from '../../protocol/bytes.ts';
+import { b58encode, hexEncode, utf8 } from '../../protocol/bytes.ts';
 import { PostBodySchema, SignedEventSchema } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
@@ -26,6 +27,17 @@ export interface SendRequest {
   broadcast?: boolean;
   peerId?: string;
 }
+
+export interface ChannelPostRequest {
+  channelId: string;
+  content: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** A created channel's id is its name plus this many hex digits of its creator's peer id hash. */
+const CHANNEL_ID_SUFFIX_LENGTH = 6;
+/** Room left in CHANNEL_NAME_PATTERN's 64 characters for '-' and the suffix. */
+export const MAX_CHANNEL_NAME_LENGTH = 64 - 1 - CHANNEL_ID_SUFFIX_LENGTH;
 
 export interface PageRequest {
   limit: number;
@@ -126,6 +138,48 @@ export class MessageService {
     };
   }
 
+  /**
+   * A new channel of ours. Its id carries a suffix derived from our peer id, so two peers that
+   * both create "random" get two channels instead of silently merging; the name stays the
+   * display name. Creating the same name again returns the existing channel.
+   */
+  createChannel(name: string, description: string) {
+    if (!CHANNEL_NAME_PATTERN.test(name) || name.length > MAX_CHANNEL_NAME_LENGTH) {
+      throw new ServiceError(
+        400,
+        `Invalid channel name: use 1-${MAX_CHANNEL_NAME_LENGTH} lowercase letters, digits, '-' or '_', starting with a letter or digit`,
+      );
+    }
+    if (name === GENERAL_CHANNEL) throw new ServiceError(409, 'The general channel already exists');
+    const suffix = hexEncode(this.crypto.sha256(utf8(this.identity.peerId))).slice(0, CHANNEL_ID_SUFFIX_LENGTH);
+    const { record, created } = this.store.channels.ensure({
+      id: `${name}-${suffix}`,
+      name,
+      description,
+      originPeer: this.identity.peerId,
+    });
+    return { created, channel: this.channelOut(record.id, record, undefined) };
+  }
+
+  /** A post in any channel we know (`general`, ours, or one a peer's posts brought us). */
+  postToChannel(request: ChannelPostRequest) {
+    const { channelId } = request;
+    if (isDmChannel(channelId) || !this.channelKnown(channelId)) {
+      throw new ServiceError(404, 'Channel not found', { channel_id: channelId });
+    }
+    const readable = readableBody(request);
+    const id = this.publish(channelId, 'post', readable, readable);
+    return { success: true, message_id: id, channel_id: channelId, delivery: this.deliveryOf(id) };
+  }
+
+  private channelKnown(channelId: string): boolean {
+    return (
+      channelId === GENERAL_CHANNEL ||
+      this.store.channels.get(channelId) !== undefined ||
+      this.store.events.channelSummaries().some((s) => s.channel === channelId)
+    );
+  }
+
   private directMessage(peerId: string, request: SendRequest) {
     if (peerId === this.identity.peerId) throw new ServiceError(400, 'Cannot send a direct message to yourself');
     const peer = this.store.peers.get(peerId);
@@ -183,25 +237,29 @@ export class MessageService {
     const records = new Map(this.store.channels.list().map((c) => [c.id, c]));
     const ids = [...new Set([...records.keys(), ...summaries.keys()])].filter((id) => !isDmChannel(id)).sort();
     return {
-      channels: ids.map((id) => {
-        const record = records.get(id);
-        const summary = summaries.get(id);
-        return {
-          id,
-          name: record?.name ?? id,
-          description: record?.description ?? '',
-          origin_peer: record?.originPeer ?? null,
-          message_count: summary?.count ?? 0,
-          last_message_at: summary ? iso(summary.lastTs) : null,
-        };
-      }),
+      channels: ids.map((id) => this.channelOut(id, records.get(id), summaries.get(id))),
+    };
+  }
+
+  private channelOut(
+    id: string,
+    record: { name: string; description: string; originPeer: string | null; createdAt: number } | undefined,
+    summary: { count: number; lastTs: number } | undefined,
+  ) {
+    return {
+      id,
+      name: record?.name ?? id,
+      description: record?.description ?? '',
+      origin_peer: record?.originPeer ?? null,
+      created_at: record ? iso(record.createdAt) : null,
+      message_count: summary?.count ?? 0,
+      last_message_at: summary ? iso(summary.lastTs) : null,
     };
   }
 
   channelMessages(channelId: string, page: PageRequest) {
     if (isDmChannel(channelId)) throw new ServiceError(404, 'Channel not found; direct messages are read at /api/v1/messages');
-    const known = this.store.channels.get(channelId) || this.store.events.channelSummaries().some((s) => s.channel === channelId);
-    if (!known) throw new ServiceError(404, 'Channel not found', { channel_id: channelId });
+    if (!this.channelKnown(channelId)) throw new ServiceError(404, 'Channel not found', { channel_id: channelId });
     const rows = this.store.events.page(channelId, page);
     const deliveries = this.store.deliveries.summary(rows.filter((r) => r.author === this.identity.peerId).map((r) => r.id));
     return {
@@ -274,7 +332,7 @@ export class MessageService {
 }
 
 /** A post's or DM's readable body, held to the limits every receiver applies (size, nesting). */
-function readableBody(request: SendRequest): PostBody {
+function readableBody(request: { content: string; metadata?: Record<string, unknown> }): PostBody {
   const body: PostBody = request.metadata ? { content: request.content, metadata: request.metadata } : { content: request.content };
   const valid = PostBodySchema.safeParse(body);
   if (!valid.success) throw cannotSend(valid.error, 'body');

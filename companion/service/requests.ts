@@ -18,6 +18,15 @@ export const SendRequestSchema = z.object({
   // The same schema peers apply to received events: what passes here passes there (size, nesting).
   metadata: MetadataSchema.optional(),
 });
+export const ChannelCreateRequest = z.object({
+  name: requiredString('Channel name required', 256),
+  description: z.string({ error: 'description must be a string' }).trim().max(500, { error: 'Description too long (max 500 characters)' }).optional(),
+});
+export const ChannelPostRequest = z.object({
+  channel_id: requiredString('channel_id required', 256),
+  content: requiredString('Message content required', 65_536),
+  metadata: MetadataSchema.optional(),
+});
 export const KeyCreateRequest = z.object({
   permissions: z.array(z.string(), { error: 'permissions must be a list' }).max(32),
   name: z.string().trim().max(100).optional(),
