@@ -14,8 +14,10 @@ import { RELAY_POLICIES, type RelayPolicy } from './service/network-service.ts';
 const USAGE = `Canopy ${CANOPY_VERSION}
 
 Usage:
-  canopy start [--host HOST] [--port PORT] [--p2p-port PORT] [--data-dir DIR]
+  canopy start [--host HOST] [--port PORT] [--p2p-port PORT] [--data-dir DIR] [--no-discovery]
       Run this instance: web UI + REST API on PORT (default 7770), mesh on PORT+1.
+      LAN discovery (mDNS) follows HOST: loopback only unless HOST is a LAN or wildcard address;
+      --no-discovery (or CANOPY_DISCOVERY=off) turns it off.
   canopy keys create [--permissions LIST] [--name NAME] [--expires-days N] [--data-dir DIR]
       Mint an API key and print it alone on stdout (works while the instance runs).
       LIST is comma-separated from: ${PERMISSIONS.join(', ')}, or "all".
@@ -26,7 +28,7 @@ Usage:
       Print the one-time code that creating the web app's account needs (alone on stdout);
       fails once the account exists.
 
-Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY_RELAY_POLICY,
+Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY_RELAY_POLICY, CANOPY_DISCOVERY,
   ${ALLOWED_ORIGINS_ENV} (comma-separated origins, e.g. https://canopy.example.com, whose pages
   may use the web app and REST besides the companion's own address),
   CANOPY_HEADERS_TIMEOUT_MS, CANOPY_IDLE_TIMEOUT_MS, CANOPY_MAX_SOCKETS (socket limits of both
@@ -53,8 +55,11 @@ async function start(args: string[]): Promise<number> {
       'p2p-port': { type: 'string' },
       'mesh-port': { type: 'string' },
       'data-dir': { type: 'string' },
+      'no-discovery': { type: 'boolean' },
     },
   });
+  const discovery = process.env.CANOPY_DISCOVERY ?? 'on';
+  if (discovery !== 'on' && discovery !== 'off') throw new UsageError(`Invalid CANOPY_DISCOVERY: ${discovery}. Use: on, off`);
   const host = values.host ?? process.env.CANOPY_HOST ?? '127.0.0.1';
   const webPort = port(values.port ?? process.env.CANOPY_PORT, '--port') ?? 7770;
   const meshPort = port(values['p2p-port'] ?? values['mesh-port'] ?? process.env.CANOPY_MESH_PORT, '--p2p-port') ?? webPort + 1;
@@ -85,6 +90,7 @@ async function start(args: string[]): Promise<number> {
     meshPort,
     dataDir: dataDirOf(values['data-dir']),
     relayPolicy: relayPolicy as RelayPolicy,
+    discovery: !values['no-discovery'] && discovery === 'on',
   });
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   process.stdout.write(

@@ -8,6 +8,7 @@ import { nodeCrypto } from './crypto/node.ts';
 import { createLimitedServer, DEFAULT_SOCKET_LIMITS, listen, type SocketLimits } from './http-server.ts';
 import { loadOrCreateIdentity } from './instance/identity-store.ts';
 import { resolveInstancePaths, type InstancePaths } from './instance/paths.ts';
+import { LanDiscovery } from './discovery/lan-discovery.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ConsentGate } from './mesh/consent.ts';
 import { LinkManager } from './mesh/link-manager.ts';
@@ -34,6 +35,8 @@ export interface CompanionConfig {
   socketLimits?: SocketLimits;
   /** Browser origins accepted besides the companion's own (CANOPY_ALLOWED_ORIGINS; see api/origin.ts). */
   allowedOrigins?: string[];
+  /** LAN discovery over mDNS (default on; `--no-discovery` / CANOPY_DISCOVERY=off). */
+  discovery?: boolean;
 }
 
 export interface Companion {
@@ -94,7 +97,9 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   });
   manager.on('down', (peerId) => reconnector.linkDown(peerId));
 
+  const discovery = new LanDiscovery({ peerId: identity.peerId, host: config.host, meshPort: config.meshPort, log });
   const network = new NetworkService({
+    discovery,
     crypto,
     identity,
     store,
@@ -160,6 +165,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     throw error;
   }
   reconnector.start();
+  if (config.discovery !== false) discovery.start();
   log.info('node', 'started', { peer: identity.peerId, web: `${config.host}:${config.port}`, mesh: `${config.host}:${config.meshPort}` });
 
   let closed = false;
@@ -176,6 +182,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       if (closed) return;
       closed = true;
       reconnector.stop();
+      await discovery.stop();
       appServer.close();
       await manager.close();
       server.closeAllConnections();

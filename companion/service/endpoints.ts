@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 
-const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+export const isLoopbackHost = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
 const isWildcardHost = (host: string) => host === '0.0.0.0' || host === '::' || host === '';
 const formatHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
 

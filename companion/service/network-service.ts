@@ -4,6 +4,7 @@ import { b58encode, b64urlEncode } from '../../protocol/bytes.ts';
 import { decodeInvite, encodeInvite, InviteError, canonicalizeEndpoint } from '../../protocol/invite.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { CANOPY_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
+import type { LanDiscovery } from '../discovery/lan-discovery.ts';
 import type { ConsentGate } from '../mesh/consent.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { Reconnector } from '../mesh/reconnector.ts';
@@ -21,6 +22,7 @@ export interface NetworkServiceOptions {
   manager: LinkManager;
   reconnector: Reconnector;
   consent: ConsentGate;
+  discovery: LanDiscovery;
   meshPort: number;
   advertisedEndpoints: string[];
   defaultRelayPolicy: RelayPolicy;
@@ -47,7 +49,8 @@ export class NetworkService {
       canopy_version: CANOPY_VERSION,
       protocol_version: PROTOCOL_VERSION,
       connected_peers: manager.connected().length,
-      discovered_peers: 0,
+      discovered_peers: this.options.discovery.peers.list().length,
+      discovery: this.options.discovery.state,
       known_peers: store.peers.list().length,
       pending_requests: store.requests.countPending(),
       trust_introduced: this.options.consent.trustIntroduced(),
@@ -197,10 +200,12 @@ export class NetworkService {
       trust: peer.trust,
       last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
     }));
+    const discovered = this.discoveredPeers();
     return {
       connected_peers: details.map((d) => d.peer_id),
       connected_peer_details: details,
-      discovered_peers: [] as string[],
+      discovered_peers: discovered.map((d) => d.peer_id),
+      discovered_peer_details: discovered,
       known_peers: known,
       peer_versions: Object.fromEntries(
         details.map((d) => [
@@ -208,11 +213,25 @@ export class NetworkService {
           { canopy_version: d.canopy_version, protocol_version: d.protocol_version, compatible_protocol: d.compatible_protocol, capabilities: d.capabilities },
         ]),
       ),
-      total_discovered: 0,
+      total_discovered: discovered.length,
       total_connected: details.length,
       total_known: known.length,
       pending_requests: store.requests.countPending(),
     };
+  }
+
+  /** Peers seen on the LAN (untrusted claims), most recently seen first. */
+  discoveredPeers() {
+    const { manager, store } = this.options;
+    return this.options.discovery.peers.list().map((peer) => ({
+      peer_id: peer.peerId,
+      display_name: store.peers.get(peer.peerId)?.displayName ?? null,
+      endpoints: peer.endpoints,
+      version: peer.version,
+      capabilities: peer.capabilities,
+      connected: Boolean(manager.get(peer.peerId)),
+      last_seen: new Date(peer.lastSeen).toISOString(),
+    }));
   }
 
   /** Strangers that linked without an invite of ours, oldest first. */
