@@ -12,6 +12,7 @@ import { LanDiscovery } from './discovery/lan-discovery.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ConsentGate } from './mesh/consent.ts';
 import { LinkManager } from './mesh/link-manager.ts';
+import { ActivityLog, recordLinkActivity } from './mesh/activity.ts';
 import { Reconnector } from './mesh/reconnector.ts';
 import { ProfileExchange } from './mesh/profile-exchange.ts';
 import { SyncEngine } from './mesh/sync.ts';
@@ -21,6 +22,7 @@ import { KeyService } from './service/key-service.ts';
 import { ProfileService } from './service/profile-service.ts';
 import { MessageService } from './service/message-service.ts';
 import { NetworkService, type RelayPolicy } from './service/network-service.ts';
+import { PeerManagement } from './service/peer-management.ts';
 import { openStore, type Store } from './store/index.ts';
 
 export interface CompanionConfig {
@@ -76,11 +78,17 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     identity,
     log,
     advertisedEndpoints: () => endpoints,
-    admit: (link) => consent.admit(link),
+    // A peer the user disconnected or forgot stays down, whoever dials, until they reconnect it.
+    admit: (link) => {
+      if (!reconnector.isPaused(link.peerId)) return consent.admit(link);
+      activity.record(link.peerId, 'refused', 'disconnected by the user: not let in until reconnected', link.info.remoteAddress);
+      return 'refused';
+    },
     inviteSecretFor: (peerId) => consent.inviteSecretFor(peerId),
   });
   const consent = new ConsentGate({ crypto, identity, store, manager, log });
-  const reconnector = new Reconnector(manager, store.peers, log);
+  const activity = new ActivityLog();
+  const reconnector = new Reconnector(manager, store.peers, log, activity);
   const sync = new SyncEngine(crypto, identity, store, manager, log);
   const profiles = new ProfileService(store.settings);
   const profileExchange = new ProfileExchange(store, manager, profiles);
@@ -96,6 +104,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     link.onFrame((frame) => (frame.t === 'profile' ? profileExchange.receive(link, frame) : sync.handleFrame(link, frame)));
   });
   manager.on('down', (peerId) => reconnector.linkDown(peerId));
+  recordLinkActivity(manager, activity);
 
   const discovery = new LanDiscovery({ peerId: identity.peerId, host: config.host, meshPort: config.meshPort, log });
   const network = new NetworkService({
@@ -111,6 +120,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     defaultRelayPolicy: config.relayPolicy,
     startedAt: Date.now(),
   });
+  const peerManagement = new PeerManagement({ store, manager, reconnector, activity, changed: () => pushPeers() });
   const messages = new MessageService(crypto, identity, store, manager, sync);
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId, log);
@@ -118,6 +128,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const app = createApiApp({
     store,
     network,
+    peerManagement,
     messages,
     keys,
     profiles,

@@ -5,6 +5,7 @@ import type { Store } from '../store/index.ts';
 import type { KeyService } from '../service/key-service.ts';
 import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
+import type { PeerManagement } from '../service/peer-management.ts';
 import type { ProfileService } from '../service/profile-service.ts';
 import { errorMiddleware } from './errors.ts';
 import { refuseForeignOrigins, type OriginPolicy } from './origin.ts';
@@ -18,6 +19,7 @@ import { serveWebApp } from './static.ts';
 export interface ApiDependencies {
   store: Store;
   network: NetworkService;
+  peerManagement: PeerManagement;
   messages: MessageService;
   keys: KeyService;
   profiles: ProfileService;
@@ -40,7 +42,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
   const apiKeys = deps.store.apiKeys;
   for (const routes of [
     systemRoutes(apiKeys, deps.store, deps.network),
-    p2pRoutes(apiKeys, deps.network, deps.messages),
+    p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement),
     messageRoutes(apiKeys, deps.messages),
     keyRoutes(apiKeys, deps.keys),
     profileRoutes(apiKeys, deps.profiles, deps.deviceId),

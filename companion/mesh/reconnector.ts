@@ -2,6 +2,7 @@ import { reconnectDelayMs } from '../../protocol/mesh/backoff.ts';
 import type { Logger } from '../logger.ts';
 import type { PeerRepository } from '../store/peers.ts';
 import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst } from './dial-race.ts';
+import type { ActivityLog } from './activity.ts';
 import type { LinkManager } from './link-manager.ts';
 
 export type ConnectOutcome =
@@ -19,13 +20,27 @@ export class Reconnector {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly attempts = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<ConnectOutcome>>();
+  /** Peers the user disconnected or forgot: neither dialled nor let in until connectNow or a restart. */
+  private readonly paused = new Set<string>();
   private stopped = false;
 
   constructor(
     private readonly manager: LinkManager,
     private readonly peers: PeerRepository,
     private readonly log: Logger,
+    private readonly activity?: ActivityLog,
   ) {}
+
+  /** Stops dialling the peer (the caller closes its link); an explicit reconnect or import resumes. */
+  pause(peerId: string): void {
+    this.paused.add(peerId);
+    this.cancel(peerId);
+    this.attempts.delete(peerId);
+  }
+
+  isPaused(peerId: string): boolean {
+    return this.paused.has(peerId);
+  }
 
   linkUp(peerId: string): void {
     this.cancel(peerId);
@@ -48,6 +63,7 @@ export class Reconnector {
 
   /** Tries the peer's endpoints now (one attempt at a time per peer) and keeps retrying on failure. */
   connectNow(peerId: string): Promise<ConnectOutcome> {
+    this.paused.delete(peerId);
     this.cancel(peerId);
     return this.attempt(peerId);
   }
@@ -58,6 +74,7 @@ export class Reconnector {
     const attempt = this.tryEndpoints(peerId).finally(() => this.inFlight.delete(peerId));
     this.inFlight.set(peerId, attempt);
     void attempt.then((outcome) => {
+      if (outcome.status === 'failed') this.activity?.record(peerId, 'failed', `no endpoint answered (${outcome.errors.length} tried)`);
       if (outcome.status === 'failed') this.schedule(peerId);
     });
     return attempt;
@@ -67,7 +84,11 @@ export class Reconnector {
     if (this.manager.get(peerId)) return { status: 'connected', endpoint: null, alreadyConnected: true };
     const peer = this.peers.get(peerId);
     if (!peer || peer.endpoints.length === 0) return { status: 'no_endpoints' };
-    const outcome = await dialFirst(peer.endpoints, (endpoint, signal) => this.manager.dial(endpoint, peerId, { signal }), {
+    const dial = (endpoint: string, signal: AbortSignal) => {
+      this.activity?.record(peerId, 'attempt', 'dialling', endpoint);
+      return this.manager.dial(endpoint, peerId, { signal });
+    };
+    const outcome = await dialFirst(peer.endpoints, dial, {
       concurrency: DIAL_CONCURRENCY,
       deadlineMs: DIAL_DEADLINE_MS,
       // The peer dialled us meanwhile: its endpoints need not answer.
@@ -79,7 +100,7 @@ export class Reconnector {
   }
 
   private schedule(peerId: string): void {
-    if (this.stopped || this.timers.has(peerId) || this.manager.get(peerId)) return;
+    if (this.stopped || this.paused.has(peerId) || this.timers.has(peerId) || this.manager.get(peerId)) return;
     const peer = this.peers.get(peerId);
     if (!peer || peer.endpoints.length === 0) return;
     const attempt = this.attempts.get(peerId) ?? 0;

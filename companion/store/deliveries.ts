@@ -30,8 +30,10 @@ export class DeliveryRepository {
   readonly #summary;
   readonly #advance;
   readonly #pendingOwn;
+  readonly #dropUndelivered;
 
   constructor(db: Database) {
+    this.#dropUndelivered = db.prepare<[string, number]>('DELETE FROM deliveries WHERE peer_id = ? AND state < ?');
     // Acknowledgements can overtake "sent" bookkeeping, so a lower state never overwrites a higher one.
     this.#set = db.prepare<[string, string, number, number]>(
       `INSERT INTO deliveries (event_id, peer_id, state, updated_at) VALUES (?, ?, ?, ?)
@@ -89,6 +91,11 @@ export class DeliveryRepository {
     return this.#forEvent
       .all(eventId)
       .map((row) => ({ eventId, peerId: row.peer_id, state: stateName(row.state), updatedAt: row.updated_at }));
+  }
+
+  /** Drops what still waits for this peer (it was forgotten), so no event stays queued for it; returns how many. */
+  dropUndelivered(peerId: string): number {
+    return this.#dropUndelivered.run(peerId, DELIVERED).changes;
   }
 
   /** Ids of events queued or sent to this peer but not yet delivered, oldest first. */

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { ApiKeyRepository } from '../../store/index.ts';
 import type { MessageService } from '../../service/message-service.ts';
 import type { NetworkService } from '../../service/network-service.ts';
+import { activityQuery, type PeerManagement } from '../../service/peer-management.ts';
 import { requirePermission } from '../auth.ts';
 import { jsonBody } from '../body.ts';
 import { ImportRequest, PeerRequest, PolicyRequest, SendRequestSchema } from '../../service/requests.ts';
@@ -14,7 +15,7 @@ function optionalPort(raw: unknown): number | undefined {
   return port;
 }
 
-export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messages: MessageService): Router {
+export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messages: MessageService, peers: PeerManagement): Router {
   const router = new Router();
   const view = requirePermission(keys, 'view_peers');
   const manage = requirePermission(keys, 'manage_peers');
@@ -50,9 +51,25 @@ export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messa
     const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
     ctx.body = await network.reconnect(body.peer_id);
   });
+  router.post('/p2p/connect_discovered', manage, async (ctx) => {
+    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
+    ctx.body = await network.connectDiscovered(body.peer_id);
+  });
   router.post('/p2p/reconnect_all', manage, (ctx) => {
     ctx.status = 202;
     ctx.body = network.reconnectAll();
+  });
+  router.post('/p2p/disconnect', manage, async (ctx) => {
+    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
+    ctx.body = peers.disconnect(body.peer_id);
+  });
+  // The original asks for delete_data here; we have no such permission, so manage_peers (README).
+  router.post('/p2p/forget', manage, async (ctx) => {
+    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
+    ctx.body = peers.forget(body.peer_id);
+  });
+  router.get('/p2p/activity', view, (ctx) => {
+    ctx.body = peers.activityReport(activityQuery(ctx.query));
   });
   router.get('/p2p/relay_status', view, (ctx) => {
     ctx.body = network.relayStatus();

@@ -1,0 +1,87 @@
+import type { ActivityLog } from '../mesh/activity.ts';
+import { CloseCode } from '../mesh/link.ts';
+import type { LinkManager } from '../mesh/link-manager.ts';
+import type { Reconnector } from '../mesh/reconnector.ts';
+import type { Store } from '../store/index.ts';
+import { ServiceError } from './errors.ts';
+
+export interface PeerManagementOptions {
+  store: Store;
+  manager: LinkManager;
+  reconnector: Reconnector;
+  activity: ActivityLog;
+  /** Tells the app the peer list changed. */
+  changed: () => void;
+}
+
+export const ACTIVITY_PAGE = { defaultLimit: 100, maxLimit: 500 } as const;
+
+/** Disconnect, forget, recent activity (upstream §7.2). Shared by the REST API and the app link. */
+export class PeerManagement {
+  constructor(private readonly options: PeerManagementOptions) {}
+
+  /** Closes the link and stops dialling the peer until an explicit reconnect, an import, or a restart. */
+  disconnect(peerId: string) {
+    const { manager, reconnector } = this.options;
+    reconnector.pause(peerId);
+    const link = manager.get(peerId);
+    link?.close(CloseCode.goingAway, 'disconnected by the user');
+    return { status: link ? ('disconnected' as const) : ('not_connected' as const), peer_id: peerId };
+  }
+
+  /**
+   * Drops the peer: link closed, no longer known or trusted (it is refused until a restart, then a
+   * stranger unless it holds our current invite), its request rows gone, and what still waits for
+   * it dropped so no delivery stays queued for it. Events it authored stay.
+   */
+  forget(peerId: string) {
+    const { store, manager, reconnector, activity } = this.options;
+    const disconnected = this.disconnect(peerId).status === 'disconnected';
+    const droppedPending = manager.dropPending(peerId, 'forgotten');
+    const removed = store.db.transaction(() => {
+      const known = store.peers.remove(peerId);
+      const request = store.requests.remove(peerId);
+      store.deliveries.dropUndelivered(peerId);
+      // Introductions by and of this peer are removed here once they are stored (issue 7, deliverable 2).
+      return { known, request };
+    })();
+    reconnector.pause(peerId);
+    activity.forget(peerId);
+    const found = removed.known || removed.request || disconnected || droppedPending;
+    if (found) this.options.changed();
+    return {
+      success: true,
+      status: found ? ('forgotten' as const) : ('not_found' as const),
+      peer_id: peerId,
+      removed_known_peer: removed.known,
+      disconnected,
+    };
+  }
+
+  activityReport(options: { since?: number; limit?: number; kind?: string }) {
+    const { activity } = this.options;
+    return {
+      server_time: Date.now() / 1000,
+      peers: activity.peers(),
+      events: activity.list({ since: options.since, limit: options.limit ?? ACTIVITY_PAGE.defaultLimit, kind: options.kind }),
+    };
+  }
+}
+
+/** `since` (epoch seconds) and `limit` (1..500) from a query string; a 400 that says what is wrong otherwise. */
+export function activityQuery(query: Record<string, unknown>): { since?: number; limit?: number; kind?: string } {
+  const text = (name: string) => (typeof query[name] === 'string' && query[name] !== '' ? (query[name] as string) : undefined);
+  const sinceText = text('since');
+  const limitText = text('limit');
+  const since = sinceText === undefined ? undefined : Number(sinceText);
+  if (since !== undefined && (!/^\d+(\.\d+)?$/.test(sinceText!) || !Number.isFinite(since))) {
+    throw new ServiceError(400, 'Invalid since: expected epoch seconds');
+  }
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && (!/^\d{1,3}$/.test(limitText!) || limit < 1 || limit > ACTIVITY_PAGE.maxLimit)) {
+    throw new ServiceError(400, `Invalid limit: expected 1-${ACTIVITY_PAGE.maxLimit}`);
+  }
+  const kind = text('kind');
+  if (kind !== undefined && kind.length > 32) throw new ServiceError(400, 'Invalid kind');
+  return { since, limit, kind };
+}
