@@ -40,6 +40,8 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
   /** Declined peers may keep redialling; one line a minute says so. */
   private readonly noteRefused;
   private readonly noteInviteUsedUp;
+  /** Peer IDs the user chose to dial right now (a discovered peer's Connect): their proven key is trusted. */
+  private readonly chosen = new Set<string>();
 
   constructor(private readonly options: ConsentOptions) {
     super();
@@ -54,6 +56,16 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
     const known = store.peers.get(link.peerId);
     if (known) {
       store.peers.saveFromHandshake(handshakeKeys(link), known.trust);
+      return 'trusted';
+    }
+    // Only our own outbound dial, whose handshake proved the key behind the expected peer ID.
+    if (link.info.direction === 'outbound' && this.chosen.has(link.peerId)) {
+      store.db.transaction(() => {
+        store.peers.saveFromHandshake(handshakeKeys(link), 'invited');
+        store.requests.remove(link.peerId);
+      })();
+      log.info('consent', 'peer chosen by the user', { peer: link.peerId });
+      this.emit('changed');
       return 'trusted';
     }
     if (link.info.direction === 'inbound' && this.provesOurInvite(link)) {
@@ -108,6 +120,21 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
     const removed = this.options.store.requests.remove(peerId);
     const dropped = this.options.manager.dropPending(peerId, 'invite imported; connect again', CloseCode.goingAway);
     if (removed || dropped) this.emit('changed');
+  }
+
+  /**
+   * Runs `dial` with the peer marked as chosen by the user (as if we had imported its invite): the
+   * link our dial makes is trusted once its handshake proves the expected peer ID. Its request, if
+   * any, makes way first.
+   */
+  async choose<T>(peerId: string, dial: () => Promise<T>): Promise<T> {
+    this.imported(peerId);
+    this.chosen.add(peerId);
+    try {
+      return await dial();
+    } finally {
+      this.chosen.delete(peerId);
+    }
   }
 
   /** The secret carried in our invite codes; made on first use. */

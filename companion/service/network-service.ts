@@ -6,6 +6,7 @@ import type { Identity } from '../../protocol/identity.ts';
 import { CANOPY_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { LanDiscovery } from '../discovery/lan-discovery.ts';
 import type { ConsentGate } from '../mesh/consent.ts';
+import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst } from '../mesh/dial-race.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { Reconnector } from '../mesh/reconnector.ts';
 import { ProvenKeyConflictError, type Store } from '../store/index.ts';
@@ -30,6 +31,8 @@ export interface NetworkServiceOptions {
 }
 
 const NOT_CONNECTED_MESSAGE = 'Peer registered but could not connect to any endpoint.';
+const DISCOVERED_REQUEST_MESSAGE =
+  'Connected. They will see a request in their Connect page: nothing is exchanged until they accept it (or connect to you too).';
 const AWAITING_ACCEPTANCE_MESSAGE =
   'Connected, but this invite code has no invite secret (an older Canopy made it): the other person must accept your request in their Connect page before anything is exchanged.';
 
@@ -232,6 +235,39 @@ export class NetworkService {
       connected: Boolean(manager.get(peer.peerId)),
       last_seen: new Date(peer.lastSeen).toISOString(),
     }));
+  }
+
+  /**
+   * Dials a peer seen on the LAN, expecting the peer ID its record claims: a record naming someone
+   * else's ID fails the handshake, so nothing is linked. The user's click is their choice, like
+   * importing an invite (`invited`); on the other side we are a request until they choose us too.
+   */
+  async connectDiscovered(peerId: string) {
+    const { discovery, manager, consent, store } = this.options;
+    if (manager.get(peerId)) return { status: 'connected' as const, peer_id: peerId, already_connected: true };
+    const seen = discovery.peers.get(peerId);
+    if (!seen) throw new ServiceError(404, 'No peer with this ID was discovered on the LAN (or its record expired)', { peer_id: peerId });
+    const knownBefore = store.peers.get(peerId);
+    const outcome = await consent.choose(peerId, () =>
+      dialFirst(seen.endpoints, (endpoint, signal) => manager.dial(endpoint, peerId, { signal }), {
+        concurrency: DIAL_CONCURRENCY,
+        deadlineMs: DIAL_DEADLINE_MS,
+        settledElsewhere: () => Boolean(manager.get(peerId)),
+      }),
+    );
+    if (manager.get(peerId)) {
+      return {
+        status: 'connected' as const,
+        peer_id: peerId,
+        endpoint: outcome.status === 'connected' ? outcome.endpoint : this.connectedEndpoint(peerId),
+        ...(knownBefore ? {} : { awaiting_acceptance: true, message: DISCOVERED_REQUEST_MESSAGE }),
+      };
+    }
+    throw new ServiceError(502, 'Could not connect to the discovered peer', {
+      status: 'failed',
+      peer_id: peerId,
+      errors: outcome.status === 'failed' ? outcome.errors : [],
+    });
   }
 
   /** Strangers that linked without an invite of ours, oldest first. */
