@@ -18,6 +18,7 @@ export const REQUIRED_PERMISSION: Record<string, Permission> = {
   'POST /api/v1/p2p/requests/:peer_id/decline': 'manage_peers',
   'POST /api/v1/p2p/reconnect': 'manage_peers',
   'POST /api/v1/p2p/reconnect_all': 'manage_peers',
+  'POST /api/v1/p2p/connect_discovered': 'manage_peers',
   'POST /api/v1/p2p/disconnect': 'manage_peers',
   'POST /api/v1/p2p/forget': 'manage_peers',
   'GET /api/v1/p2p/activity': 'view_peers',

@@ -51,6 +51,10 @@ export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messa
     const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
     ctx.body = await network.reconnect(body.peer_id);
   });
+  router.post('/p2p/connect_discovered', manage, async (ctx) => {
+    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
+    ctx.body = await network.connectDiscovered(body.peer_id);
+  });
   router.post('/p2p/reconnect_all', manage, (ctx) => {
     ctx.status = 202;
     ctx.body = network.reconnectAll();
