@@ -137,7 +137,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     buildDir: config.buildDir ?? DEFAULT_BUILD_DIR,
     origins,
   });
-  const appServer = new AppServer(crypto, identity, store, { accounts, network, messages, keys, profiles }, log, origins);
+  const appServer = new AppServer(crypto, identity, store, { accounts, network, peerManagement, messages, keys, profiles }, log, origins);
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {

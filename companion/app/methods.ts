@@ -14,12 +14,14 @@ import type { AccountService, Requester } from '../service/account-service.ts';
 import type { KeyService } from '../service/key-service.ts';
 import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
+import { ACTIVITY_PAGE, type PeerManagement } from '../service/peer-management.ts';
 import type { ProfileService } from '../service/profile-service.ts';
 import type { AppSession } from './session.ts';
 
 export interface AppServices {
   accounts: AccountService;
   network: NetworkService;
+  peerManagement: PeerManagement;
   messages: MessageService;
   keys: KeyService;
   profiles: ProfileService;
@@ -102,6 +104,15 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'network.accept_request': method({ params: PeerRequest, handle: ({ services }, p) => services.network.acceptRequest(p.peer_id) }),
   'network.decline_request': method({ params: PeerRequest, handle: ({ services }, p) => services.network.declineRequest(p.peer_id) }),
   'network.reconnect': method({ params: PeerRequest, handle: ({ services }, p) => services.network.reconnect(p.peer_id) }),
+  'network.disconnect': method({ params: PeerRequest, handle: ({ services }, p) => services.peerManagement.disconnect(p.peer_id) }),
+  'network.forget': method({ params: PeerRequest, handle: ({ services }, p) => services.peerManagement.forget(p.peer_id) }),
+  'network.activity': method({
+    params: z.object({ since: z.number().nonnegative().optional(), limit: z.number().int().min(1).max(ACTIVITY_PAGE.maxLimit).optional() }),
+    handle: ({ services }, p) => {
+      const { server_time, events } = services.peerManagement.activityReport(p);
+      return { server_time, events };
+    },
+  }),
   'network.relay_status': method({ params: none, handle: ({ services }) => services.network.relayStatus() }),
   'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.network.setRelayPolicy(p.policy) }),
 

@@ -1,3 +1,4 @@
+import type { ActivityEvent } from '../../protocol/app/contract.ts';
 import type { LinkManager } from './link-manager.ts';
 
 /**
@@ -5,17 +6,8 @@ import type { LinkManager } from './link-manager.ts';
  * whole log, and per peer, so a flood of strangers (each a new peer ID) or one noisy peer cannot
  * push every other peer's events out. Details are our own short words, never frame contents or keys.
  */
-export type ActivityStatus = 'attempt' | 'connected' | 'failed' | 'disconnected' | 'request' | 'refused';
-
-export interface ActivityEvent {
-  id: string;
-  peer_id: string;
-  kind: 'connection';
-  timestamp: number;
-  status: ActivityStatus;
-  detail: string;
-  endpoint: string | null;
-}
+export type { ActivityEvent };
+export type ActivityStatus = ActivityEvent['status'];
 
 export const ACTIVITY_LIMITS = {
   /** Events kept in all. */

@@ -123,6 +123,17 @@ export interface PeerSummary {
 
 export type PeerTrust = 'invited' | 'invite_holder' | 'accepted' | 'introduced';
 
+/** One connection event of GET /p2p/activity; `timestamp` in epoch seconds. */
+export interface ActivityEvent {
+  id: string;
+  peer_id: string;
+  kind: 'connection';
+  timestamp: number;
+  status: 'attempt' | 'connected' | 'failed' | 'disconnected' | 'request' | 'refused';
+  detail: string;
+  endpoint: string | null;
+}
+
 /** A stranger that linked without an invite of ours; it gets nothing until accepted. = GET /p2p/requests */
 export interface PeerRequest {
   peer_id: string;
@@ -163,6 +174,15 @@ export interface AppMethods {
   'network.accept_request': { params: { peer_id: string }; result: { status: 'accepted'; peer_id: string; connected: boolean } };
   'network.decline_request': { params: { peer_id: string }; result: { status: 'declined'; peer_id: string } };
   'network.reconnect': { params: { peer_id: string }; result: Record<string, unknown> };
+  /** = POST /p2p/disconnect: the peer stays down until network.reconnect. */
+  'network.disconnect': { params: { peer_id: string }; result: { status: 'disconnected' | 'not_connected'; peer_id: string } };
+  /** = POST /p2p/forget: no longer known or trusted; its messages stay. */
+  'network.forget': {
+    params: { peer_id: string };
+    result: { success: true; status: 'forgotten' | 'not_found'; peer_id: string; removed_known_peer: boolean; disconnected: boolean };
+  };
+  /** = GET /p2p/activity: recent connection events, oldest first. */
+  'network.activity': { params: { since?: number; limit?: number }; result: { server_time: number; events: ActivityEvent[] } };
   'network.relay_status': { params: Record<string, never>; result: { relay_policy: string; active_relays: Record<string, string>; routing_table: Record<string, string> } };
   'network.set_relay_policy': { params: { policy: string }; result: { status: 'ok'; relay_policy: string } };
 
