@@ -156,6 +156,9 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   manager.on('up', pushPeers);
   manager.on('down', pushPeers);
   profileExchange.on('changed', pushPeers);
+  discovery.on('changed', () => {
+    if (appServer.hasListeners) appServer.broadcast('discovered', network.discovered());
+  });
   consent.on('changed', () => {
     if (!appServer.hasListeners) return;
     appServer.broadcast('requests', { requests: network.requests().requests });

@@ -104,6 +104,11 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'network.accept_request': method({ params: PeerRequest, handle: ({ services }, p) => services.network.acceptRequest(p.peer_id) }),
   'network.decline_request': method({ params: PeerRequest, handle: ({ services }, p) => services.network.declineRequest(p.peer_id) }),
   'network.reconnect': method({ params: PeerRequest, handle: ({ services }, p) => services.network.reconnect(p.peer_id) }),
+  'network.discovered': method({
+    params: none,
+    handle: ({ services }) => services.network.discovered(),
+  }),
+  'network.connect_discovered': method({ params: PeerRequest, handle: ({ services }, p) => services.network.connectDiscovered(p.peer_id) }),
   'network.disconnect': method({ params: PeerRequest, handle: ({ services }, p) => services.peerManagement.disconnect(p.peer_id) }),
   'network.forget': method({ params: PeerRequest, handle: ({ services }, p) => services.peerManagement.forget(p.peer_id) }),
   'network.activity': method({

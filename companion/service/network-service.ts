@@ -223,6 +223,11 @@ export class NetworkService {
     };
   }
 
+  /** The discovery state and list, as the web app shows them. */
+  discovered() {
+    return { state: this.options.discovery.state, peers: this.discoveredPeers() };
+  }
+
   /** Peers seen on the LAN (untrusted claims), most recently seen first. */
   discoveredPeers() {
     const { manager, store } = this.options;

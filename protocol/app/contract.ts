@@ -147,6 +147,17 @@ export interface PeerRequest {
  * Method name → params and result. Results named `Rest…` are the same JSON as the REST endpoint.
  * Unauthenticated sessions may call only session.status, session.setup and session.login.
  */
+/** A peer seen on the LAN: what its mDNS record claims, not proven until a handshake. */
+export interface DiscoveredPeerSummary {
+  peer_id: string;
+  display_name: string | null;
+  endpoints: string[];
+  version: string | null;
+  capabilities: string[];
+  connected: boolean;
+  last_seen: string;
+}
+
 export interface AppMethods {
   'session.status': { params: Record<string, never>; result: SessionStatus };
   /**
@@ -183,6 +194,13 @@ export interface AppMethods {
   };
   /** = GET /p2p/activity: recent connection events, oldest first. */
   'network.activity': { params: { since?: number; limit?: number }; result: { server_time: number; events: ActivityEvent[] } };
+  /** Peers seen on the LAN (mDNS), untrusted claims, most recently seen first; `state` as in GET /p2p/status `discovery`. */
+  'network.discovered': { params: Record<string, never>; result: { state: string; peers: DiscoveredPeerSummary[] } };
+  /** = POST /p2p/connect_discovered: dials expecting the peer ID; 404 if not discovered, 502 if it fails. */
+  'network.connect_discovered': {
+    params: { peer_id: string };
+    result: { status: 'connected'; peer_id: string; endpoint?: string | null; already_connected?: boolean; awaiting_acceptance?: boolean; message?: string };
+  };
   'network.relay_status': { params: Record<string, never>; result: { relay_policy: string; active_relays: Record<string, string>; routing_table: Record<string, string> } };
   'network.set_relay_policy': { params: { policy: string }; result: { status: 'ok'; relay_policy: string } };
 
@@ -227,6 +245,8 @@ export interface AppPushes {
   peers: { peers: PeerSummary[] };
   /** Pending requests changed; the full list, as network.requests returns it. */
   requests: { requests: PeerRequest[] };
+  /** The LAN discovery list changed; the full list, as network.discovered returns it. */
+  discovered: { state: string; peers: DiscoveredPeerSummary[] };
   /** This browser was revoked or logged out elsewhere; the link closes right after. */
   session: { revoked: true };
 }

@@ -11,7 +11,7 @@ export function hook(call: () => void): void {
   }
 }
 
-const PUSH_TOPICS: readonly string[] = ['message', 'delivery', 'peers', 'requests', 'session'] satisfies PushTopic[];
+const PUSH_TOPICS: readonly string[] = ['message', 'delivery', 'peers', 'requests', 'discovered', 'session'] satisfies PushTopic[];
 export function isPushTopic(topic: string): topic is PushTopic {
   return PUSH_TOPICS.includes(topic);
 }
