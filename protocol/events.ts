@@ -10,7 +10,7 @@ import { openSeal, seal, SealError } from './seal.ts';
  * because the signed bytes are re-derived from the event itself (canonical JSON).
  */
 
-export type EventKind = 'post' | 'dm';
+export type EventKind = 'post' | 'dm' | 'channel';
 
 export interface PostBody {
   content: string;
@@ -21,6 +21,15 @@ export interface DmBody {
   to: string;
   /** b64url of a sealed box (protocol/seal.ts) holding canonical JSON {content, metadata?}. */
   sealed: string;
+}
+
+/**
+ * A channel's metadata, in the channel it describes, signed by its creator. The channel id is
+ * `channelIdFor(creator, name)`, so only the creator can sign metadata for it (verifyEvent checks).
+ */
+export interface ChannelBody {
+  name: string;
+  description: string;
 }
 
 export interface CanopyEvent {
@@ -34,7 +43,7 @@ export interface CanopyEvent {
   kind: EventKind;
   /** ms since epoch, integer. Informational only: ordering and sync never depend on clocks. */
   ts: number;
-  body: PostBody | DmBody;
+  body: PostBody | DmBody | ChannelBody;
 }
 
 export interface SignedEvent {
@@ -57,6 +66,23 @@ export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const DM_CHANNEL_PATTERN = new RegExp(`^dm:${B58_CHAR}{16}:${B58_CHAR}{16}$`);
 
 const EVENT_DOMAIN = utf8('canopy/event/v1\n');
+
+/** Hex digits of the creator's hash in a created channel's id: 48 bits, too many to grind a key for. */
+export const CHANNEL_ID_SUFFIX_LENGTH = 12;
+/** A created channel's id (name, '-', suffix) must still fit CHANNEL_NAME_PATTERN's 64 characters. */
+export const MAX_CREATED_CHANNEL_NAME_LENGTH = 64 - 1 - CHANNEL_ID_SUFFIX_LENGTH;
+export const MAX_CHANNEL_DESCRIPTION_LENGTH = 500;
+/** The shape of a created channel's id; the suffix's value is checked with the creator's key. */
+export const CREATED_CHANNEL_ID_PATTERN = new RegExp(`^([a-z0-9][a-z0-9_-]{0,${MAX_CREATED_CHANNEL_NAME_LENGTH - 1}})-[0-9a-f]{${CHANNEL_ID_SUFFIX_LENGTH}}$`);
+
+/**
+ * A created channel's id: its name plus a suffix derived from the creator's peer id, so two peers
+ * creating "random" get two channels instead of one silently shared, and so a channel's metadata
+ * can only come from its creator.
+ */
+export function channelIdFor(crypto: CryptoBackend, creator: string, name: string): string {
+  return `${name}-${hexEncode(crypto.sha256(utf8(`canopy/channel/v1\n${creator}`))).slice(0, CHANNEL_ID_SUFFIX_LENGTH)}`;
+}
 
 export function eventSigningBytes(event: CanopyEvent): Uint8Array {
   return concatBytes(EVENT_DOMAIN, canonicalBytes(event));
@@ -99,6 +125,9 @@ export function verifyEvent(crypto: CryptoBackend, signed: SignedEvent): VerifyR
     return { ok: false, reason: 'event cannot be canonicalised' };
   }
   if (!crypto.ed25519Verify(signature, bytes, key)) return { ok: false, reason: 'signature does not verify' };
+  if (event.kind === 'channel' && event.channel !== channelIdFor(crypto, event.author, (event.body as ChannelBody).name)) {
+    return { ok: false, reason: "channel metadata not signed by the channel's creator" };
+  }
   return { ok: true, id: hexEncode(crypto.sha256(bytes)) };
 }
 

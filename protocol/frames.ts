@@ -3,7 +3,10 @@ import { b58decode, b64urlDecode, fromUtf8, utf8 } from './bytes.ts';
 import { canonicalJson, nestedDeeperThan } from './canonical.ts';
 import {
   CHANNEL_NAME_PATTERN,
+  CREATED_CHANNEL_ID_PATTERN,
   DM_CHANNEL_PATTERN,
+  MAX_CHANNEL_DESCRIPTION_LENGTH,
+  MAX_CREATED_CHANNEL_NAME_LENGTH,
   PEER_ID_PATTERN,
   dmChannelId,
   type SignedEvent,
@@ -131,7 +134,23 @@ const DmEventSchema = z
     message: 'a dm must be in the channel dmChannelId(author, body.to)',
   });
 
-export const CanopyEventSchema = z.discriminatedUnion('kind', [PostEventSchema, DmEventSchema]);
+export const ChannelBodySchema = z.strictObject({
+  name: z.string().max(MAX_CREATED_CHANNEL_NAME_LENGTH).regex(CHANNEL_NAME_PATTERN, 'must be a channel name'),
+  description: z
+    .string()
+    .max(MAX_CHANNEL_DESCRIPTION_LENGTH)
+    .refine(isUnicodeText, 'must be valid Unicode text (it holds a lone surrogate)'),
+});
+
+const ChannelEventSchema = z
+  .strictObject({ ...eventFields, kind: z.literal('channel'), body: ChannelBodySchema })
+  // The id names the channel and its creator (verifyEvent checks the creator part with the key).
+  .refine((e) => CREATED_CHANNEL_ID_PATTERN.exec(e.channel)?.[1] === e.body.name, {
+    path: ['channel'],
+    message: "channel metadata must be in the channel '<name>-<creator suffix>' it describes",
+  });
+
+export const CanopyEventSchema = z.discriminatedUnion('kind', [PostEventSchema, DmEventSchema, ChannelEventSchema]);
 
 export const SignedEventSchema = z.strictObject({ event: CanopyEventSchema, sig: SignatureSchema });
 

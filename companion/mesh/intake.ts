@@ -73,12 +73,15 @@ export class EventIntake {
 
   /**
    * The readable body: posts as they are, DMs opened with our key and held to the same limits as
-   * a post's body. `null` means stored but not readable here (our own DM echoed back by a peer);
+   * a post's body. `null` means stored but not read as a message (our own DM echoed back by a
+   * peer, a channel's metadata);
    * `undefined` means reject.
    */
   private readable(signed: SignedEvent): PostBody | null | undefined {
     const { event } = signed;
     if (event.kind === 'post') return isDmChannel(event.channel) ? undefined : (event.body as PostBody);
+    // A channel's metadata: stored and spread like a post, listed as the channel, never read as a message.
+    if (event.kind === 'channel') return null;
     const body = event.body as DmBody;
     if (event.author === this.identity.peerId) return null;
     if (body.to !== this.identity.peerId) return undefined;

@@ -83,7 +83,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   /** Stores one of our own new events and pushes it to every entitled peer, recording delivery state. */
-  publish(signed: SignedEvent, id: string, readable: PostBody): void {
+  publish(signed: SignedEvent, id: string, readable: PostBody | null): void {
     const now = Date.now();
     const deliveries = this.recipientsOf(signed).map((peerId) => {
       const link = this.manager.get(peerId);
@@ -234,13 +234,17 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     link.send(frame);
   }
 
-  /** Public posts spread through the mesh: each node passes new ones on to its other links. */
+  /**
+   * Public posts and channel metadata spread through the mesh: each node passes new ones on to
+   * its other links. (DMs never: they go to their recipient only.)
+   */
   private forward(events: SignedEvent[], fromPeer: string): void {
     const posts = events.filter((e) => e.event.kind === 'post' && !isDmChannel(e.event.channel));
-    if (posts.length === 0) return;
+    const spreading = events.filter((e) => posts.includes(e) || e.event.kind === 'channel');
+    if (spreading.length === 0) return;
     for (const link of this.manager.connected()) {
       if (link.peerId === fromPeer) continue;
-      const relevant = posts.filter((e) => e.event.author !== link.peerId);
+      const relevant = spreading.filter((e) => e.event.author !== link.peerId);
       if (relevant.length) this.push(link, relevant);
     }
   }

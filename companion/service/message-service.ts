@@ -3,6 +3,8 @@ import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import {
   CHANNEL_NAME_PATTERN,
   GENERAL_CHANNEL,
+  MAX_CREATED_CHANNEL_NAME_LENGTH,
+  channelIdFor,
   dmChannelId,
   dmCounterpart,
   isDmChannel,
@@ -10,9 +12,10 @@ import {
   eventId,
   signEvent,
   type CanopyEvent,
+  type ChannelBody,
   type PostBody,
 } from '../../protocol/events.ts';
-import { b58encode, hexEncode, utf8 } from '../../protocol/bytes.ts';
+import { b58encode } from '../../protocol/bytes.ts';
 import { PostBodySchema, SignedEventSchema } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
@@ -34,10 +37,6 @@ export interface ChannelPostRequest {
   metadata?: Record<string, unknown>;
 }
 
-/** A created channel's id is its name plus this many hex digits of its creator's peer id hash. */
-const CHANNEL_ID_SUFFIX_LENGTH = 6;
-/** Room left in CHANNEL_NAME_PATTERN's 64 characters for '-' and the suffix. */
-export const MAX_CHANNEL_NAME_LENGTH = 64 - 1 - CHANNEL_ID_SUFFIX_LENGTH;
 
 export interface PageRequest {
   limit: number;
@@ -139,26 +138,25 @@ export class MessageService {
   }
 
   /**
-   * A new channel of ours. Its id carries a suffix derived from our peer id, so two peers that
-   * both create "random" get two channels instead of silently merging; the name stays the
-   * display name. Creating the same name again returns the existing channel.
+   * A new channel of ours: a signed metadata event in the channel it describes, stored and spread
+   * like a post. Its id is the name plus a suffix derived from our peer id (channelIdFor), so two
+   * peers that both create "random" get two channels, and only we can describe ours. Creating the
+   * same name again returns the existing channel.
    */
   createChannel(name: string, description: string) {
-    if (!CHANNEL_NAME_PATTERN.test(name) || name.length > MAX_CHANNEL_NAME_LENGTH) {
+    if (!CHANNEL_NAME_PATTERN.test(name) || name.length > MAX_CREATED_CHANNEL_NAME_LENGTH) {
       throw new ServiceError(
         400,
-        `Invalid channel name: use 1-${MAX_CHANNEL_NAME_LENGTH} lowercase letters, digits, '-' or '_', starting with a letter or digit`,
+        `Invalid channel name: use 1-${MAX_CREATED_CHANNEL_NAME_LENGTH} lowercase letters, digits, '-' or '_', starting with a letter or digit`,
       );
     }
     if (name === GENERAL_CHANNEL) throw new ServiceError(409, 'The general channel already exists');
-    const suffix = hexEncode(this.crypto.sha256(utf8(this.identity.peerId))).slice(0, CHANNEL_ID_SUFFIX_LENGTH);
-    const { record, created } = this.store.channels.ensure({
-      id: `${name}-${suffix}`,
-      name,
-      description,
-      originPeer: this.identity.peerId,
-    });
-    return { created, channel: this.channelOut(record.id, record, undefined) };
+    const id = channelIdFor(this.crypto, this.identity.peerId, name);
+    const existing = this.store.channels.get(id);
+    if (existing) return { created: false, channel: this.channelOut(id, existing, undefined) };
+    const body: ChannelBody = { name, description };
+    this.publish(id, 'channel', body, null);
+    return { created: true, channel: this.channelOut(id, this.store.channels.get(id), undefined) };
   }
 
   /** A post in any channel we know (`general`, ours, or one a peer's posts brought us). */
@@ -207,7 +205,7 @@ export class MessageService {
     };
   }
 
-  private publish(channel: string, kind: CanopyEvent['kind'], body: CanopyEvent['body'], readable: PostBody): string {
+  private publish(channel: string, kind: CanopyEvent['kind'], body: CanopyEvent['body'], readable: PostBody | null): string {
     const event: CanopyEvent = {
       v: 1,
       author: this.identity.peerId,
@@ -251,6 +249,8 @@ export class MessageService {
       name: record?.name ?? id,
       description: record?.description ?? '',
       origin_peer: record?.originPeer ?? null,
+      // The creator's name when it is a peer we know by name (ourselves: null, it is ours).
+      origin_peer_name: (record?.originPeer && this.store.peers.get(record.originPeer)?.displayName) || null,
       created_at: record ? iso(record.createdAt) : null,
       message_count: summary?.count ?? 0,
       last_message_at: summary ? iso(summary.lastTs) : null,

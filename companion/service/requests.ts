@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CHANNEL_DESCRIPTION_LENGTH } from '../../protocol/events.ts';
 import { MetadataSchema } from '../../protocol/frames.ts';
 
 /**
@@ -20,7 +21,11 @@ export const SendRequestSchema = z.object({
 });
 export const ChannelCreateRequest = z.object({
   name: requiredString('Channel name required', 256),
-  description: z.string({ error: 'description must be a string' }).trim().max(500, { error: 'Description too long (max 500 characters)' }).optional(),
+  description: z
+    .string({ error: 'description must be a string' })
+    .trim()
+    .max(MAX_CHANNEL_DESCRIPTION_LENGTH, { error: `Description too long (max ${MAX_CHANNEL_DESCRIPTION_LENGTH} characters)` })
+    .optional(),
 });
 export const ChannelPostRequest = z.object({
   channel_id: requiredString('channel_id required', 256),

@@ -1,3 +1,4 @@
+import type { CanopyEvent, ChannelBody } from '../../protocol/events.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Database } from './database.ts';
 
@@ -14,6 +15,8 @@ export interface ChannelInput {
   name: string;
   description?: string;
   originPeer?: string | null;
+  /** ms since epoch; now when absent. */
+  createdAt?: number;
 }
 
 interface ChannelRow {
@@ -46,8 +49,14 @@ export class ChannelRepository {
   /** Creates the channel if it does not exist; returns the stored record and whether it is new. */
   ensure(input: ChannelInput): { record: ChannelRecord; created: boolean } {
     const created =
-      this.#insert.run(input.id, input.name, input.description ?? '', input.originPeer ?? null, this.#now()).changes > 0;
+      this.#insert.run(input.id, input.name, input.description ?? '', input.originPeer ?? null, input.createdAt ?? this.#now()).changes > 0;
     return { record: this.get(input.id)!, created };
+  }
+
+  /** Records a channel from its verified metadata event (kind 'channel'): its creator, name and time. */
+  describedBy(event: CanopyEvent): ChannelRecord {
+    const { name, description } = event.body as ChannelBody;
+    return this.ensure({ id: event.channel, name, description, originPeer: event.author, createdAt: event.ts }).record;
   }
 
   get(id: string): ChannelRecord | undefined {

@@ -1,6 +1,7 @@
 import type { CanopyEvent, PostBody, SignedEvent } from '../../protocol/events.ts';
 import { defineOwn, type VersionVector } from '../../protocol/mesh/vectors.ts';
 import type { AtRestCipher } from './at-rest.ts';
+import type { ChannelRepository } from './channels.ts';
 import type { Database } from './database.ts';
 
 export type { VersionVector };
@@ -15,6 +16,8 @@ export interface EventMeta {
   receivedAt: number;
 }
 
+export type MessageKind = Exclude<CanopyEvent['kind'], 'channel'>;
+
 export interface MessageRow {
   /** local_order: stable, increasing in arrival order; use it as the paging cursor. */
   cursor: number;
@@ -22,7 +25,7 @@ export interface MessageRow {
   author: string;
   channel: string;
   seq: number;
-  kind: CanopyEvent['kind'];
+  kind: MessageKind;
   ts: number;
   receivedAt: number;
   sourcePeer: string | null;
@@ -78,6 +81,8 @@ interface EventRow {
 }
 
 const ROW_COLUMNS = 'local_order, id, author, channel, seq, kind, ts, received_at, source_peer, plain';
+/** Messages are posts and DMs; a channel's metadata event is stored and synced like them but is not one. */
+const IS_MESSAGE = "kind <> 'channel'";
 
 // Associated data for the at-rest cipher: ties each blob to its event and column.
 const signedContext = (id: string): string => `canopy/events.signed/${id}`;
@@ -93,6 +98,7 @@ const plainContext = (id: string): string => `canopy/events.plain/${id}`;
 export class EventRepository {
   readonly #cipher: AtRestCipher;
   readonly #insertTx: (signed: SignedEvent, meta: EventMeta, sealed: Sealed) => 'inserted' | 'duplicate';
+  readonly #channels: ChannelRepository;
   readonly #insert;
   readonly #head;
   readonly #seqsAfter;
@@ -115,8 +121,9 @@ export class EventRepository {
   readonly #firstAuthors;
   readonly #firstPairs;
 
-  constructor(db: Database, cipher: AtRestCipher) {
+  constructor(db: Database, cipher: AtRestCipher, channels: ChannelRepository) {
     this.#cipher = cipher;
+    this.#channels = channels;
     // DO NOTHING (unlike INSERT OR IGNORE) skips only uniqueness conflicts, so a malformed row
     // (bad kind, seq < 1) still throws instead of vanishing.
     this.#insert = db.prepare(
@@ -144,30 +151,30 @@ export class EventRepository {
       'SELECT id, signed FROM events WHERE author = ? AND channel = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
     this.#pageLatest = db.prepare<[string, number], EventRow>(
-      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? ORDER BY local_order DESC LIMIT ?`,
+      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? AND ${IS_MESSAGE} ORDER BY local_order DESC LIMIT ?`,
     );
     this.#pageBefore = db.prepare<[string, number, number], EventRow>(
-      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? AND local_order < ? ORDER BY local_order DESC LIMIT ?`,
+      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? AND ${IS_MESSAGE} AND local_order < ? ORDER BY local_order DESC LIMIT ?`,
     );
     this.#pageAfter = db.prepare<[string, number, number], EventRow>(
-      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? AND local_order > ? ORDER BY local_order ASC LIMIT ?`,
+      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? AND ${IS_MESSAGE} AND local_order > ? ORDER BY local_order ASC LIMIT ?`,
     );
     this.#pageBetween = db.prepare<[string, number, number, number], EventRow>(
-      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? AND local_order > ? AND local_order < ? ORDER BY local_order ASC LIMIT ?`,
+      `SELECT ${ROW_COLUMNS} FROM events WHERE channel = ? AND ${IS_MESSAGE} AND local_order > ? AND local_order < ? ORDER BY local_order ASC LIMIT ?`,
     );
     // substr, not LIKE: LIKE is case-insensitive and would take 'DM:x' for a DM.
     this.#summaries = db.prepare<[], ChannelSummary>(
       `SELECT channel, COUNT(*) AS count, MAX(ts) AS lastTs, MAX(local_order) AS lastCursor
-       FROM events WHERE substr(channel, 1, 3) <> '${DM_PREFIX}' GROUP BY channel ORDER BY channel`,
+       FROM events WHERE substr(channel, 1, 3) <> '${DM_PREFIX}' AND ${IS_MESSAGE} GROUP BY channel ORDER BY channel`,
     );
     this.#dms = db.prepare<[], ChannelSummary>(
       `SELECT channel, COUNT(*) AS count, MAX(ts) AS lastTs, MAX(local_order) AS lastCursor
        FROM events WHERE substr(channel, 1, 3) = '${DM_PREFIX}' GROUP BY channel ORDER BY lastCursor DESC`,
     );
-    this.#get = db.prepare<[string], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ?`);
+    this.#get = db.prepare<[string], EventRow>(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ? AND ${IS_MESSAGE}`);
     this.#authorOf = db.prepare<[string], { author: string }>('SELECT author FROM events WHERE id = ?');
     this.#since = db.prepare<[number, number], EventRow>(
-      `SELECT ${ROW_COLUMNS} FROM events WHERE local_order > ? ORDER BY local_order LIMIT ?`,
+      `SELECT ${ROW_COLUMNS} FROM events WHERE local_order > ? AND ${IS_MESSAGE} ORDER BY local_order LIMIT ?`,
     );
 
     // SQLite takes bare columns from the row that holds MIN(): the first event of each group.
@@ -208,6 +215,8 @@ export class EventRepository {
     const result = this.#insert.run({ id: meta.id, author, channel, seq, kind, ts, receivedAt: meta.receivedAt,
       sourcePeer: meta.sourcePeer, signed: sealed.signed, plain: sealed.plain });
     if (result.changes === 0) return 'duplicate';
+    // In the same transaction: a channel is listed exactly when its signed metadata is held.
+    if (signed.event.kind === 'channel') this.#channels.describedBy(signed.event);
 
     const head = this.#head.get(channel, author) ?? 0;
     if (seq !== head + 1) return 'inserted'; // a gap remains below this event
@@ -324,7 +333,7 @@ export class EventRepository {
       author: row.author,
       channel: row.channel,
       seq: row.seq,
-      kind: row.kind,
+      kind: row.kind as MessageKind, // the message queries select posts and DMs only
       ts: row.ts,
       receivedAt: row.received_at,
       sourcePeer: row.source_peer,

@@ -67,15 +67,16 @@ export interface StoreOptions {
 export function openStore({ file, atRestKey, now = systemClock }: StoreOptions): Store {
   const cipher = new AtRestCipher(atRestKey); // validates the key before the file is touched
   const db = openDatabase(file);
+  const channels = new ChannelRepository(db, now);
   return {
     db,
     peers: new PeerRepository(db, now),
     requests: new PeerRequestRepository(db, now),
-    events: new EventRepository(db, cipher),
+    events: new EventRepository(db, cipher, channels),
     deliveries: new DeliveryRepository(db),
     apiKeys: new ApiKeyRepository(db, now),
     settings: new SettingsRepository(db),
-    channels: new ChannelRepository(db, now),
+    channels,
     accounts: new AccountRepository(db, now),
     clientSends: new ClientSendRepository(db),
     close: () => db.close(),

@@ -128,6 +128,41 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX peer_requests_seen ON peer_requests (declined_at, last_seen_at);
   `,
+  // 4: channel metadata events (kind 'channel'). SQLite cannot change a CHECK in place, so the
+  // events table is rebuilt. Foreign keys stay on inside a migration's transaction, and dropping
+  // the old table cascades to the rows that reference it: those are set aside and put back.
+  `
+  CREATE TEMP TABLE saved_deliveries AS SELECT * FROM deliveries;
+  CREATE TEMP TABLE saved_client_sends AS SELECT * FROM client_sends;
+  -- local_order is the web app's sync cursor: it must never go back, even past deleted rows.
+  CREATE TEMP TABLE saved_sequence AS SELECT seq FROM sqlite_sequence WHERE name = 'events';
+  CREATE TABLE events_v4 (
+    local_order INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    author      TEXT NOT NULL,
+    channel     TEXT NOT NULL,
+    seq         INTEGER NOT NULL CHECK (seq >= 1),
+    kind        TEXT NOT NULL CHECK (kind IN ('post', 'dm', 'channel')),
+    ts          INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    source_peer TEXT,
+    signed      BLOB NOT NULL,
+    plain       BLOB,
+    UNIQUE (author, channel, seq)
+  );
+  INSERT INTO events_v4 SELECT * FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_v4 RENAME TO events;
+  CREATE INDEX events_channel_order ON events (channel, local_order);
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'events', seq FROM saved_sequence
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events');
+  UPDATE sqlite_sequence SET seq = MAX(COALESCE(seq, 0), COALESCE((SELECT seq FROM saved_sequence), 0)) WHERE name = 'events';
+  INSERT INTO deliveries SELECT * FROM saved_deliveries;
+  INSERT INTO client_sends SELECT * FROM saved_client_sends;
+  DROP TABLE saved_deliveries;
+  DROP TABLE saved_client_sends;
+  DROP TABLE saved_sequence;
+  `,
 ];
 
 /**
