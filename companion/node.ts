@@ -109,6 +109,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const discovery = new LanDiscovery({ peerId: identity.peerId, host: config.host, meshPort: config.meshPort, log });
   const network = new NetworkService({
     discovery,
+    log,
     crypto,
     identity,
     store,

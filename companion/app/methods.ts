@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppMethod } from '../../protocol/app/contract.ts';
 import { ServiceError } from '../service/errors.ts';
+import { DiscoverySettingsRequest } from '../discovery/auto-connect.ts';
 import {
   ImportRequest,
   KeyCreateRequest,
@@ -108,6 +109,7 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
     params: none,
     handle: ({ services }) => services.network.discovered(),
   }),
+  'network.set_discovery': method({ params: DiscoverySettingsRequest, handle: ({ services }, p) => services.network.setDiscoverySettings(p) }),
   'network.connect_discovered': method({ params: PeerRequest, handle: ({ services }, p) => services.network.connectDiscovered(p.peer_id) }),
   'network.disconnect': method({ params: PeerRequest, handle: ({ services }, p) => services.peerManagement.disconnect(p.peer_id) }),
   'network.forget': method({ params: PeerRequest, handle: ({ services }, p) => services.peerManagement.forget(p.peer_id) }),

@@ -4,7 +4,9 @@ import { b58encode, b64urlEncode } from '../../protocol/bytes.ts';
 import { decodeInvite, encodeInvite, InviteError, canonicalizeEndpoint } from '../../protocol/invite.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { CANOPY_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
+import { AutoConnect } from '../discovery/auto-connect.ts';
 import type { LanDiscovery } from '../discovery/lan-discovery.ts';
+import type { Logger } from '../logger.ts';
 import type { ConsentGate } from '../mesh/consent.ts';
 import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst } from '../mesh/dial-race.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
@@ -24,6 +26,7 @@ export interface NetworkServiceOptions {
   reconnector: Reconnector;
   consent: ConsentGate;
   discovery: LanDiscovery;
+  log: Logger;
   meshPort: number;
   advertisedEndpoints: string[];
   defaultRelayPolicy: RelayPolicy;
@@ -38,7 +41,18 @@ const AWAITING_ACCEPTANCE_MESSAGE =
 
 /** Peers and links: invites, imports, reconnects, status. Shared by the REST API and the app link. */
 export class NetworkService {
-  constructor(private readonly options: NetworkServiceOptions) {}
+  private readonly autoConnect: AutoConnect;
+
+  constructor(private readonly options: NetworkServiceOptions) {
+    const { discovery, store, manager, log } = options;
+    this.autoConnect = new AutoConnect({
+      discovery,
+      settings: store.settings,
+      log,
+      isKnown: (peerId) => Boolean(store.peers.get(peerId) || manager.get(peerId)),
+      connect: (peerId) => this.connectDiscovered(peerId),
+    });
+  }
 
   get peerId(): string {
     return this.options.identity.peerId;
@@ -225,7 +239,13 @@ export class NetworkService {
 
   /** The discovery state and list, as the web app shows them. */
   discovered() {
-    return { state: this.options.discovery.state, peers: this.discoveredPeers() };
+    return { state: this.options.discovery.state, auto_connect: this.autoConnect.enabled, peers: this.discoveredPeers() };
+  }
+
+  /** Settings → Network: dial every discovered peer on its own (default off). */
+  setDiscoverySettings(settings: { auto_connect: boolean }) {
+    this.autoConnect.set(settings.auto_connect);
+    return { status: 'ok' as const, auto_connect: this.autoConnect.enabled };
   }
 
   /** Peers seen on the LAN (untrusted claims), most recently seen first. */

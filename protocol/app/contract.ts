@@ -158,6 +158,13 @@ export interface DiscoveredPeerSummary {
   last_seen: string;
 }
 
+/** = GET /p2p/discovery: `state` as GET /p2p/status `discovery` (running, off, failed: reason). */
+export interface DiscoveryReport {
+  state: string;
+  auto_connect: boolean;
+  peers: DiscoveredPeerSummary[];
+}
+
 export interface AppMethods {
   'session.status': { params: Record<string, never>; result: SessionStatus };
   /**
@@ -195,7 +202,9 @@ export interface AppMethods {
   /** = GET /p2p/activity: recent connection events, oldest first. */
   'network.activity': { params: { since?: number; limit?: number }; result: { server_time: number; events: ActivityEvent[] } };
   /** Peers seen on the LAN (mDNS), untrusted claims, most recently seen first; `state` as in GET /p2p/status `discovery`. */
-  'network.discovered': { params: Record<string, never>; result: { state: string; peers: DiscoveredPeerSummary[] } };
+  'network.discovered': { params: Record<string, never>; result: DiscoveryReport };
+  /** = POST /p2p/discovery: Settings → Network, auto-connect to LAN peers (default off). */
+  'network.set_discovery': { params: { auto_connect: boolean }; result: { status: 'ok'; auto_connect: boolean } };
   /** = POST /p2p/connect_discovered: dials expecting the peer ID; 404 if not discovered, 502 if it fails. */
   'network.connect_discovered': {
     params: { peer_id: string };
@@ -246,7 +255,7 @@ export interface AppPushes {
   /** Pending requests changed; the full list, as network.requests returns it. */
   requests: { requests: PeerRequest[] };
   /** The LAN discovery list changed; the full list, as network.discovered returns it. */
-  discovered: { state: string; peers: DiscoveredPeerSummary[] };
+  discovered: DiscoveryReport;
   /** This browser was revoked or logged out elsewhere; the link closes right after. */
   session: { revoked: true };
 }

@@ -24,6 +24,8 @@ export const REQUIRED_PERMISSION: Record<string, Permission> = {
   'GET /api/v1/p2p/activity': 'view_peers',
   'GET /api/v1/p2p/relay_status': 'view_peers',
   'POST /api/v1/p2p/relay_policy': 'manage_peers',
+  'GET /api/v1/p2p/discovery': 'view_peers',
+  'POST /api/v1/p2p/discovery': 'manage_peers',
   'POST /api/v1/p2p/send': 'write_messages',
   'GET /api/v1/channels': 'read_messages',
   'GET /api/v1/channels/:id/messages': 'read_messages',

@@ -3,6 +3,7 @@ import type { ApiKeyRepository } from '../../store/index.ts';
 import type { MessageService } from '../../service/message-service.ts';
 import type { NetworkService } from '../../service/network-service.ts';
 import { activityQuery, type PeerManagement } from '../../service/peer-management.ts';
+import { DiscoverySettingsRequest } from '../../discovery/auto-connect.ts';
 import { requirePermission } from '../auth.ts';
 import { jsonBody } from '../body.ts';
 import { ImportRequest, PeerRequest, PolicyRequest, SendRequestSchema } from '../../service/requests.ts';
@@ -73,6 +74,12 @@ export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messa
   });
   router.get('/p2p/relay_status', view, (ctx) => {
     ctx.body = network.relayStatus();
+  });
+  router.get('/p2p/discovery', view, (ctx) => {
+    ctx.body = network.discovered();
+  });
+  router.post('/p2p/discovery', manage, async (ctx) => {
+    ctx.body = network.setDiscoverySettings(await jsonBody(ctx, DiscoverySettingsRequest, 'auto_connect must be true or false'));
   });
   router.post('/p2p/relay_policy', manage, async (ctx) => {
     const body = await jsonBody(ctx, PolicyRequest, 'Invalid policy. Use: off, broker_only, full_relay');
