@@ -142,7 +142,9 @@ let admin: ApiClient;
 let key: string;
 
 beforeAll(async () => {
-  instance = await startInstance();
+  // Discovery off: fuzzed values may switch auto-connect on, and other test files' instances on
+  // loopback must not become this one's peers (the test checks that nothing was created).
+  instance = await startInstance({ env: { CANOPY_DISCOVERY: 'off' } });
   key = await createKey(instance.dataDir, 'all');
   admin = apiClient(instance.url, key);
 });
