@@ -101,7 +101,15 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     sync.linkUp(link);
     profileExchange.linkUp(link);
     // Last: onFrame delivers what already arrived at once, and the sync engine must know the link by then.
-    link.onFrame((frame) => (frame.t === 'profile' ? profileExchange.receive(link, frame) : sync.handleFrame(link, frame)));
+    link.onFrame((frame) => {
+      switch (frame.t) {
+        case 'profile':
+          profileExchange.receive(link, frame);
+          break;
+        default:
+          sync.handleFrame(link, frame);
+      }
+    });
   });
   manager.on('down', (peerId) => reconnector.linkDown(peerId));
   recordLinkActivity(manager, activity);

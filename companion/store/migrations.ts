@@ -163,6 +163,41 @@ export const migrations: readonly string[] = [
   DROP TABLE saved_client_sends;
   DROP TABLE saved_sequence;
   `,
+  // 5: introductions (guide §9). Peers a trusted peer told us about, with keys it proved (peer ID
+  // derived from the Ed25519 key, X25519 key bound by signature); and peers the user forgot, which
+  // no invite secret or introduction lets back in until the user links them again.
+  `
+  CREATE TABLE introduced_peers (
+    peer_id            TEXT PRIMARY KEY,
+    ed25519_public_key BLOB NOT NULL,
+    x25519_public_key  BLOB NOT NULL,
+    binding            BLOB NOT NULL,
+    endpoints          TEXT NOT NULL DEFAULT '[]',
+    display_name       TEXT,
+    device_name        TEXT,
+    -- JSON array of introducers' peer IDs, most recent first.
+    introduced_by      TEXT NOT NULL DEFAULT '[]',
+    introduced_at      INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+  );
+  CREATE INDEX introduced_peers_updated ON introduced_peers (updated_at);
+
+  CREATE TABLE forgotten_peers (
+    peer_id      TEXT PRIMARY KEY,
+    forgotten_at INTEGER NOT NULL
+  );
+  `,
+  // 6: profile cards signed by their owners, kept as received so they can be forwarded as-is.
+  `
+  CREATE TABLE profile_cards (
+    peer_id       TEXT PRIMARY KEY,
+    updated_at    INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    signed        BLOB NOT NULL,
+    received_from TEXT,
+    received_at   INTEGER NOT NULL
+  );
+  `,
 ];
 
 /**
