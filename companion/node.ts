@@ -156,6 +156,8 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     setImmediate(() => {
       const row = store.events.get(id);
       if (row) appServer.broadcast('message', messages.appMessages([row])[0]!);
+      // Not a message: a channel's signed metadata (a new channel, ours or from the mesh).
+      else if (store.events.has(id)) appServer.broadcast('channels', messages.channels());
     });
   });
   sync.on('delivery', (id) => {

@@ -3,6 +3,7 @@ import type { AppMethod } from '../../protocol/app/contract.ts';
 import { ServiceError } from '../service/errors.ts';
 import { DiscoverySettingsRequest } from '../discovery/auto-connect.ts';
 import {
+  ChannelCreateRequest,
   ImportRequest,
   KeyCreateRequest,
   PeerRequest,
@@ -124,15 +125,23 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.network.setRelayPolicy(p.policy) }),
 
   'messages.send': method({
-    params: SendRequestSchema.extend({ client_id: z.string().min(8).max(64).optional() }),
-    handle: ({ services }, p) =>
-      services.messages.sendFromApp({
+    params: SendRequestSchema.extend({
+      client_id: z.string().min(8).max(64).optional(),
+      channel: z.string({ error: 'channel must be a string' }).trim().min(1).max(256).optional(),
+    }),
+    handle: ({ services }, p) => {
+      if (p.channel && (p.peer_id || p.broadcast)) {
+        throw new ServiceError(400, 'A message goes to a channel or to a peer, not both: send channel alone');
+      }
+      return services.messages.sendFromApp({
         content: p.content,
         metadata: p.metadata,
         broadcast: p.broadcast,
         peerId: p.peer_id || undefined,
+        channelId: p.channel,
         clientId: p.client_id,
-      }),
+      });
+    },
   }),
   'messages.since': method({
     params: z.object({ cursor: z.number().int().min(0), limit: z.number().int().min(1).max(1000).optional() }),
@@ -147,6 +156,10 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
     handle: ({ services }, p) => services.messages.history(p.channel, p.before, p.limit ?? 100),
   }),
   'messages.channels': method({ params: none, handle: ({ services }) => services.messages.channels() }),
+  'channels.create': method({
+    params: ChannelCreateRequest,
+    handle: ({ services }, p) => services.messages.createChannel(p.name, p.description ?? ''),
+  }),
 
   'keys.list': method({ params: none, handle: ({ services }) => services.keys.list() }),
   'keys.create': method({

@@ -60,13 +60,15 @@ export class MessageService {
    * A send from the web app's outbox. `clientId` makes it idempotent: the same outbox entry sent
    * again after a dropped link returns the first result instead of a second message.
    */
-  sendFromApp(request: SendRequest & { clientId?: string }) {
-    const { clientId } = request;
+  sendFromApp(request: SendRequest & { clientId?: string; channelId?: string }) {
+    const { clientId, channelId } = request;
     const existing = clientId ? this.store.clientSends.eventFor(clientId) : undefined;
     const messageId =
       existing ??
       this.store.db.transaction(() => {
-        const id = this.send(request).message_id;
+        const id = channelId
+          ? this.postToChannel({ channelId, content: request.content, metadata: request.metadata }).message_id
+          : this.send(request).message_id;
         if (clientId) this.store.clientSends.record(clientId, id, Date.now());
         return id;
       })();

@@ -165,6 +165,19 @@ export interface DiscoveryReport {
   peers: DiscoveredPeerSummary[];
 }
 
+/** One channel as GET /api/v1/channels lists it; `origin_peer` is its creator (null for general). */
+export interface ChannelSummary {
+  id: string;
+  name: string;
+  description: string;
+  origin_peer: string | null;
+  /** The creator's display name when we know it. */
+  origin_peer_name: string | null;
+  created_at: string | null;
+  message_count: number;
+  last_message_at: string | null;
+}
+
 export interface AppMethods {
   'session.status': { params: Record<string, never>; result: SessionStatus };
   /**
@@ -214,18 +227,24 @@ export interface AppMethods {
   'network.set_relay_policy': { params: { policy: string }; result: { status: 'ok'; relay_policy: string } };
 
   /**
-   * = POST /p2p/send. `client_id` (a UUID made by the browser when the message entered its
-   * outbox) makes the call idempotent: a retried send returns the first result, never a duplicate.
+   * = POST /p2p/send, or with `channel` = POST /channels/messages (404 for a channel we do not
+   * know). `client_id` (a UUID made by the browser when the message entered its outbox) makes the
+   * call idempotent: a retried send returns the first result, never a duplicate.
    */
   'messages.send': {
-    params: { content: string; broadcast?: boolean; peer_id?: string; metadata?: Record<string, unknown>; client_id?: string };
+    params: { content: string; broadcast?: boolean; peer_id?: string; channel?: string; metadata?: Record<string, unknown>; client_id?: string };
     result: { success: true; message_id: string; message: AppMessage };
   };
   /** Everything with cursor > `cursor`, oldest first, at most `limit` (1..1000). */
   'messages.since': { params: { cursor: number; limit?: number }; result: { messages: AppMessage[]; cursor: number; has_more: boolean } };
   /** Older history for scroll-back: rows of `channel` with cursor < before, newest first. */
   'messages.history': { params: { channel: string; before?: number; limit?: number }; result: { messages: AppMessage[]; has_more: boolean } };
-  'messages.channels': { params: Record<string, never>; result: Record<string, unknown> }; // = GET /channels
+  'messages.channels': { params: Record<string, never>; result: { channels: ChannelSummary[] } }; // = GET /channels
+  /**
+   * = POST /channels: a new channel of ours, spread through the mesh. Bad name → 400 (the message
+   * says the rules); 'general' → 409; a name we already created returns that channel, created false.
+   */
+  'channels.create': { params: { name: string; description?: string }; result: { created: boolean; channel: ChannelSummary } };
 
   'keys.list': { params: Record<string, never>; result: Record<string, unknown> }; // = GET /keys
   'keys.create': { params: { permissions: string[]; name?: string; expires_days?: number }; result: Record<string, unknown> & { api_key: string; id: string } };
@@ -248,6 +267,8 @@ export type AppResult<M extends AppMethod> = AppMethods[M]['result'];
 export interface AppPushes {
   /** A message was stored (ours or a peer's). */
   message: AppMessage;
+  /** A channel was created here or arrived from the mesh; the full list, as messages.channels returns it. */
+  channels: { channels: ChannelSummary[] };
   /** An own message's overall delivery state changed. */
   delivery: { id: string; delivery_state: DeliveryState };
   /** Links went up or down; the full list, as network.peers returns it. */

@@ -99,6 +99,34 @@ describe('app link', () => {
     app.close();
   });
 
+  it('creates channels as REST does, pushes the list, and posts into them idempotently', async () => {
+    const app = await connectApp(node.url, owner);
+    expect((await app.call('channels.create', { name: 'Bad Name' })).error).toMatchObject({ status: 400, message: expect.stringMatching(/^Invalid channel name/) });
+    expect((await app.call('channels.create', { name: 'general' })).error?.status).toBe(409);
+    expect((await app.call('channels.create', {})).error).toMatchObject({ status: 400, message: 'Channel name required' });
+
+    const made = await app.call('channels.create', { name: 'book-club', description: 'What we read' });
+    expect(made.result).toMatchObject({ created: true, channel: { name: 'book-club', description: 'What we read', origin_peer: expect.any(String) } });
+    const channelId: string = made.result.channel.id;
+    const again = await app.call('channels.create', { name: 'book-club' });
+    expect(again.result).toMatchObject({ created: false, channel: { id: channelId } });
+    const listed = await eventually('channels push', async () =>
+      app.pushes.find((p) => p.topic === 'channels' && p.data.channels.some((c: { id: string }) => c.id === channelId)),
+    );
+    expect(listed.data.channels.find((c: { id: string }) => c.id === channelId)).toMatchObject({ description: 'What we read' });
+
+    const params = { content: 'chapter one', channel: channelId, client_id: 'c-channel-0001' };
+    const first = await app.call('messages.send', params);
+    expect(first.result.message).toMatchObject({ channel: channelId, kind: 'post', content: 'chapter one', client_id: 'c-channel-0001' });
+    expect((await app.call('messages.send', params)).result.message_id).toBe(first.result.message_id);
+    const history = await app.call('messages.history', { channel: channelId });
+    expect(history.result.messages.map((m: { content: string }) => m.content)).toEqual(['chapter one']);
+
+    expect((await app.call('messages.send', { content: 'x', channel: 'no-such-channel' })).error).toMatchObject({ status: 404, message: 'Channel not found' });
+    expect((await app.call('messages.send', { content: 'x', channel: channelId, broadcast: true })).error?.status).toBe(400);
+    app.close();
+  });
+
   it('pushes messages stored by other paths (here: the REST API) live', async () => {
     const app = await connectApp(node.url, owner);
     const rest = apiClient(node.url, await createKey(node.dataDir));

@@ -6,7 +6,7 @@
  */
 import Dexie, { type EntityTable } from 'dexie';
 import type { KeyPair } from '../../protocol/crypto/types.ts';
-import type { AppMessage, DeviceProfile, PeerSummary, Profile, SessionStatus } from '../../protocol/app/contract.ts';
+import type { AppMessage, ChannelSummary, DeviceProfile, PeerSummary, Profile, SessionStatus } from '../../protocol/app/contract.ts';
 import type { CompanionPin, LinkStore } from './link/app-link.ts';
 
 /** This browser's X25519 device key (the Noise static key of the app link). One row. */
@@ -23,14 +23,7 @@ export interface PinRow extends CompanionPin {
 }
 
 /** One entry of `messages.channels` (= GET /api/v1/channels). */
-export interface ChannelRow {
-  id: string;
-  name: string;
-  description: string;
-  origin_peer: string | null;
-  message_count: number;
-  last_message_at: string | null;
-}
+export type ChannelRow = ChannelSummary;
 
 export type ProfileRow = ({ id: 'user' } & Profile) | ({ id: 'device' } & DeviceProfile);
 export type ProfileId = ProfileRow['id'];

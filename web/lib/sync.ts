@@ -9,10 +9,10 @@
  *   order with a client_id, so a retried send is never a duplicate.
  */
 import Dexie from 'dexie';
-import type { AppMessage, AppMethod, AppParams, AppResult, PeerSummary } from '../../protocol/app/contract.ts';
+import type { AppMessage, AppMethod, AppParams, AppResult, ChannelSummary, PeerSummary } from '../../protocol/app/contract.ts';
 import { nobleCrypto } from '../../protocol/crypto/noble.ts';
 import { hexEncode } from '../../protocol/bytes.ts';
-import { dmChannelId, dmCounterpart, isDmChannel } from '../../protocol/events.ts';
+import { CHANNEL_NAME_PATTERN, dmChannelId, dmCounterpart, isDmChannel } from '../../protocol/events.ts';
 import { db, getMeta, setMeta, type ChannelRow, type OutboxRow } from './db.ts';
 import { AppError, type AppPush } from './link/app-link.ts';
 
@@ -32,7 +32,7 @@ export interface ReplicaOptions {
 
 export interface SendInput {
   content: string;
-  /** 'general' (the default), or a DM channel id 'dm:<a>:<b>'. */
+  /** 'general' (the default), another channel's id, or a DM channel id 'dm:<a>:<b>'. */
   channel?: string;
   /** Direct message to this peer. */
   peer_id?: string;
@@ -144,11 +144,7 @@ export class Replica {
 
   readonly refreshChannels = serialized(async () => {
     const result = await this.#o.call('messages.channels', {});
-    const list = Array.isArray(result.channels) ? result.channels.filter(isChannelRow) : [];
-    await db.transaction('rw', db.channels, async () => {
-      await db.channels.clear();
-      await db.channels.bulkPut(list);
-    });
+    await this.#replaceChannels(result.channels);
   });
 
   readonly refreshProfiles = serialized(async () => {
@@ -173,6 +169,9 @@ export class Replica {
           }
           return;
         }
+        case 'channels':
+          await this.#replaceChannels(push.data?.channels);
+          return;
         case 'delivery':
           // If the row is not here yet, the pull that brings it carries the current state anyway.
           await db.messages.update(push.data.id, { delivery_state: push.data.delivery_state });
@@ -210,6 +209,11 @@ export class Replica {
       case 'network.peers':
         refresh(() => this.#replacePeers((result as AppResult<'network.peers'>).peers));
         return;
+      case 'channels.create': {
+        const { channel } = result as AppResult<'channels.create'>;
+        if (isChannelRow(channel)) refresh(async () => void (await db.channels.put(channel)));
+        return;
+      }
       case 'network.import':
       case 'network.reconnect':
         refresh(this.refreshPeers);
@@ -262,8 +266,9 @@ export class Replica {
       return { channel: dmChannelId(me, peer), peer_id: peer };
     }
     const channel = input.channel ?? GENERAL_CHANNEL;
-    // messages.send can post only to 'general' (broadcast) or DM; other channels have no send yet.
-    if (channel !== GENERAL_CHANNEL) throw new AppError(400, `Posting to #${channel} is not supported yet; use #general`);
+    if (input.broadcast && channel !== GENERAL_CHANNEL) throw new AppError(400, 'A broadcast goes to #general; leave out the channel');
+    // Every channel id has this shape; anything else would only fail later, when the outbox is sent.
+    if (!CHANNEL_NAME_PATTERN.test(channel)) throw new AppError(400, 'This channel does not exist');
     return { channel, peer_id: null };
   }
 
@@ -278,6 +283,7 @@ export class Replica {
       if (!claimed) continue; // discarded meanwhile
       const params: AppParams<'messages.send'> = { content: row.content, client_id: row.client_id };
       if (row.peer_id) params.peer_id = row.peer_id;
+      else if (row.channel !== GENERAL_CHANNEL) params.channel = row.channel;
       else params.broadcast = true;
       if (Object.keys(row.metadata).length) params.metadata = row.metadata;
       try {
@@ -324,6 +330,14 @@ export class Replica {
     // Older rows never move the cursor: it marks the newest complete prefix, and these lie inside it.
     if (rows.length) await db.messages.bulkPut(rows);
     return page.has_more;
+  }
+
+  async #replaceChannels(channels: ChannelSummary[] | undefined): Promise<void> {
+    const list = Array.isArray(channels) ? channels.filter(isChannelRow) : [];
+    await db.transaction('rw', db.channels, async () => {
+      await db.channels.clear();
+      await db.channels.bulkPut(list);
+    });
   }
 
   async #replacePeers(peers: PeerSummary[]): Promise<void> {
