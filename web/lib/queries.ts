@@ -91,6 +91,11 @@ export function channelsList(): Observable<ChannelRow[]> {
   });
 }
 
+/** One channel's row (name, description, creator), undefined until the channel list has it. */
+export function channelById(id: string): Observable<ChannelRow | undefined> {
+  return liveQuery(() => db.channels.get(id));
+}
+
 /** DM conversations, most recent first: one per peer with stored or queued messages. */
 export function conversations(): Observable<Conversation[]> {
   return liveQuery(async () => {
