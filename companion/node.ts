@@ -14,12 +14,13 @@ import { ConsentGate } from './mesh/consent.ts';
 import { LinkManager } from './mesh/link-manager.ts';
 import { ActivityLog, recordLinkActivity } from './mesh/activity.ts';
 import { Reconnector } from './mesh/reconnector.ts';
-import { ProfileExchange } from './mesh/profile-exchange.ts';
+import { ProfileCards } from './mesh/profile-cards.ts';
 import { SyncEngine } from './mesh/sync.ts';
 import { advertisedEndpoints } from './service/endpoints.ts';
 import { AccountService } from './service/account-service.ts';
 import { KeyService } from './service/key-service.ts';
 import { ProfileService } from './service/profile-service.ts';
+import { cardView, ProfileDirectory } from './service/profile-directory.ts';
 import { MessageService } from './service/message-service.ts';
 import { NetworkService, type RelayPolicy } from './service/network-service.ts';
 import { PeerManagement } from './service/peer-management.ts';
@@ -91,20 +92,24 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const reconnector = new Reconnector(manager, store.peers, log, activity);
   const sync = new SyncEngine(crypto, identity, store, manager, log);
   const profiles = new ProfileService(store.settings);
-  const profileExchange = new ProfileExchange(store, manager, profiles);
-  profiles.onChange = () => profileExchange.announce();
+  const profileCards = new ProfileCards({ crypto, identity, store, manager, profiles, log });
+  const directory = new ProfileDirectory(store);
+  profiles.onChange = () => profileCards.refreshOwn();
 
   // Only trusted links come up: the consent gate saved their keys and endpoints on admission.
   manager.on('up', (link) => {
     store.peers.markConnected(link.peerId, link.info.endpoint, Date.now());
     reconnector.linkUp(link.peerId);
     sync.linkUp(link);
-    profileExchange.linkUp(link);
+    profileCards.linkUp(link);
     // Last: onFrame delivers what already arrived at once, and the sync engine must know the link by then.
     link.onFrame((frame) => {
       switch (frame.t) {
+        case 'card':
+        case 'card_digest':
+        case 'card_request':
         case 'profile':
-          profileExchange.receive(link, frame);
+          profileCards.receive(link, frame);
           break;
         default:
           sync.handleFrame(link, frame);
@@ -130,9 +135,11 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     startedAt: Date.now(),
   });
   const peerManagement = new PeerManagement({ store, manager, reconnector, activity, changed: () => pushPeers() });
-  const messages = new MessageService(crypto, identity, store, manager, sync);
+  const messages = new MessageService(crypto, identity, store, manager, sync, (peerId) => directory.nameOf(peerId));
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId, log);
+  // Until a display name is set, our card carries the account's username.
+  accounts.onAccountCreated = () => profileCards.refreshOwn();
   const origins = new OriginPolicy(config.allowedOrigins);
   const app = createApiApp({
     store,
@@ -141,12 +148,13 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     messages,
     keys,
     profiles,
+    profileCards: directory,
     deviceId: paths.deviceId,
     log,
     buildDir: config.buildDir ?? DEFAULT_BUILD_DIR,
     origins,
   });
-  const appServer = new AppServer(crypto, identity, store, { accounts, network, peerManagement, messages, keys, profiles }, log, origins);
+  const appServer = new AppServer(crypto, identity, store, { accounts, network, peerManagement, messages, keys, profiles, profileCards: directory }, log, origins);
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {
@@ -166,7 +174,11 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const pushPeers = () => appServer.broadcast('peers', { peers: network.peerSummaries() });
   manager.on('up', pushPeers);
   manager.on('down', pushPeers);
-  profileExchange.on('changed', pushPeers);
+  profileCards.on('changed', (peerId) => {
+    pushPeers();
+    const held = appServer.hasListeners ? store.profileCards.get(peerId) : undefined;
+    if (held) appServer.broadcast('profile', cardView(held));
+  });
   discovery.on('changed', () => {
     if (appServer.hasListeners) appServer.broadcast('discovered', network.discovered());
   });
@@ -207,6 +219,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       if (closed) return;
       closed = true;
       reconnector.stop();
+      profileCards.close();
       await discovery.stop();
       appServer.close();
       await manager.close();

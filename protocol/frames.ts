@@ -12,6 +12,13 @@ import {
   type SignedEvent,
 } from './events.ts';
 import type { VersionVector } from './mesh/vectors.ts';
+import {
+  CardDigestEntrySchema,
+  MAX_CARD_DIGEST_ENTRIES,
+  MAX_CARD_REQUEST_IDS,
+  SignedProfileCardSchema,
+  type SignedProfileCard,
+} from './mesh/profile-card.ts';
 
 /**
  * The one place where anything received from a peer is validated. Everything inside a Noise
@@ -200,8 +207,19 @@ const frameSchemas = {
   }),
   // Something the peer sent was refused without closing the link (e.g. a sync vector over limits).
   error: z.object({ t: z.literal('error'), about: z.string().max(32), reason: z.string().max(MAX_REASON_LENGTH) }),
-  // The sender's own profile card. Only sent over a direct link, whose Noise handshake already
-  // proved who the sender is, so it needs no signature of its own.
+  // Signed profile cards (protocol/mesh/profile-card.ts). `card` carries one card, checked on its
+  // own so a bad card costs only itself; `card_digest` pages list the cards the sender holds;
+  // `card_request` asks for the cards of the listed owners.
+  card: z.object({ t: z.literal('card'), card: z.unknown() }),
+  card_digest: z.object({
+    t: z.literal('card_digest'),
+    cards: z.array(CardDigestEntrySchema).max(MAX_CARD_DIGEST_ENTRIES),
+    more: z.boolean().optional(),
+  }),
+  card_request: z.object({ t: z.literal('card_request'), peer_ids: z.array(PeerIdSchema).min(1).max(MAX_CARD_REQUEST_IDS) }),
+  // Legacy: the unsigned card of Canopy versions before signed cards, sent over direct links only
+  // (the Noise handshake proved who sent it). Kept for peers that have not upgraded yet; see
+  // companion/mesh/profile-cards.ts for what it may still do.
   profile: z.object({
     t: z.literal('profile'),
     display_name: z.string().max(64),
@@ -218,8 +236,9 @@ type WireFrame = { [K in keyof typeof frameSchemas]: z.infer<(typeof frameSchema
  * kind-correlated) inferred type, so code holding a plain SignedEvent can send it without casts.
  */
 export type Frame =
-  | Exclude<WireFrame, { t: 'events' | 'sync' }>
+  | Exclude<WireFrame, { t: 'card' | 'events' | 'sync' }>
   | { t: 'events'; events: SignedEvent[] }
+  | { t: 'card'; card: SignedProfileCard }
   | { t: 'sync'; vectors: VersionVector; more?: boolean };
 export type FrameType = Frame['t'];
 
@@ -241,7 +260,13 @@ export interface ReceivedSync {
   page: { ok: true; vectors: VersionVector } | { ok: false; error: string };
 }
 /** What decodeFrame yields: frames as sent, except `events` and `sync`, whose contents are checked apart. */
-export type ReceivedFrame = Exclude<Frame, { t: 'events' | 'sync' }> | ReceivedEvents | ReceivedSync;
+export type ReceivedFrame = ReceivedCard | Exclude<Frame, { t: 'card' | 'events' | 'sync' }> | ReceivedEvents | ReceivedSync;
+
+/** A received `card` frame: the card, or why it is refused (the link stays). */
+export interface ReceivedCard {
+  t: 'card';
+  check: { ok: true; signed: SignedProfileCard } | { ok: false; error: string };
+}
 
 /** A frame type this version does not know: ignored, never fatal, so newer peers can extend the protocol. */
 export interface UnknownFrame {
@@ -289,6 +314,7 @@ export function decodeFrame(bytes: Uint8Array): DecodeFrameResult {
   const frame = result.data;
   if (frame.t === 'events') return { ok: true, frame: checkEvents(frame.events) };
   if (frame.t === 'sync') return { ok: true, frame: checkSyncPage(frame.vectors, frame.more === true) };
+  if (frame.t === 'card') return { ok: true, frame: checkCard(frame.card) };
   return { ok: true, frame };
 }
 
@@ -301,6 +327,12 @@ function checkEvents(candidates: unknown[]): ReceivedEvents {
     else rejected.push({ index, reason: `events.${index}.${describeIssue(result.error)}`.slice(0, MAX_REASON_LENGTH) });
   });
   return { t: 'events', events, rejected };
+}
+
+function checkCard(candidate: unknown): ReceivedCard {
+  const result = SignedProfileCardSchema.safeParse(candidate);
+  if (!result.success) return { t: 'card', check: { ok: false, error: `card.${describeIssue(result.error)}`.slice(0, MAX_REASON_LENGTH) } };
+  return { t: 'card', check: { ok: true, signed: result.data } };
 }
 
 function checkSyncPage(vectors: Record<string, unknown>, more: boolean): ReceivedSync {

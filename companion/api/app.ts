@@ -7,6 +7,7 @@ import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
 import type { PeerManagement } from '../service/peer-management.ts';
 import type { ProfileService } from '../service/profile-service.ts';
+import type { ProfileDirectory } from '../service/profile-directory.ts';
 import { errorMiddleware } from './errors.ts';
 import { refuseForeignOrigins, type OriginPolicy } from './origin.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -23,6 +24,7 @@ export interface ApiDependencies {
   messages: MessageService;
   keys: KeyService;
   profiles: ProfileService;
+  profileCards: ProfileDirectory;
   deviceId: string;
   log: Logger;
   buildDir: string;
@@ -45,7 +47,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement),
     messageRoutes(apiKeys, deps.messages),
     keyRoutes(apiKeys, deps.keys),
-    profileRoutes(apiKeys, deps.profiles, deps.deviceId),
+    profileRoutes(apiKeys, deps.profiles, deps.deviceId, deps.profileCards),
   ]) {
     api.use(routes.routes());
   }

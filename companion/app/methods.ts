@@ -18,6 +18,7 @@ import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
 import { ACTIVITY_PAGE, type PeerManagement } from '../service/peer-management.ts';
 import type { ProfileService } from '../service/profile-service.ts';
+import type { ProfileDirectory } from '../service/profile-directory.ts';
 import type { AppSession } from './session.ts';
 
 export interface AppServices {
@@ -27,6 +28,7 @@ export interface AppServices {
   messages: MessageService;
   keys: KeyService;
   profiles: ProfileService;
+  profileCards: ProfileDirectory;
 }
 
 /** What a method handler may do besides calling services: know its session and reach the others. */
@@ -184,6 +186,12 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'profile.get': method({ params: none, handle: ({ services }) => services.profiles.get() }),
   'profile.set_user': method({ params: profileUpdate, handle: ({ services }, p) => services.profiles.setUser(p) }),
   'profile.set_device': method({ params: profileUpdate, handle: ({ services }, p) => services.profiles.setDevice(p) }),
+
+  'profiles.list': method({
+    params: z.object({ after: z.string({ error: 'after must be a peer ID' }).max(64).optional() }),
+    handle: ({ services }, p) => services.profileCards.page(p.after),
+  }),
+  'profiles.get': method({ params: PeerRequest, handle: ({ services }, p) => services.profileCards.get(p.peer_id) }),
 };
 
 /**

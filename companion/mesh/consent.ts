@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { b64urlDecode, b64urlEncode } from '../../protocol/bytes.ts';
+import { b58decode, b64urlDecode, b64urlEncode, equalBytes } from '../../protocol/bytes.ts';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { canonicalizeEndpoints, INVITE_SECRET_BYTES } from '../../protocol/invite.ts';
 import { verifyInviteProof } from '../../protocol/invite-proof.ts';
+import { cardName, verifyProfileCard } from '../../protocol/mesh/profile-card.ts';
 import type { Logger } from '../logger.ts';
 import { limitWarning } from '../rate-limited-log.ts';
 import type { PeerKeys, Store } from '../store/index.ts';
@@ -18,6 +19,8 @@ const INVITE_USES_SETTING = 'invite_uses';
  * the code become requests, and Regenerate starts a new count.
  */
 export const MAX_INVITE_USES = 100;
+/** Profile cards read from one pending link: each costs a signature check, and one names the request. */
+export const MAX_PENDING_CARDS = 3;
 const TRUST_INTRODUCED_SETTING = 'trust_introduced';
 
 export interface ConsentOptions {
@@ -187,13 +190,40 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
     return verifyInviteProof(crypto, secret, link.info.remote.x25519PublicKey, identity.x25519.publicKey, bytes);
   }
 
+  /**
+   * Reads a stranger's own profile card to name its request: only a card of its own (the peer ID
+   * and key its handshake proved) that verifies, and only a few. Cards are not stored: a request is
+   * no peer of ours. A legacy unsigned `profile` frame (Canopy before signed cards) names it only
+   * when no card did.
+   */
   private hold(link: Link): void {
+    let cardsLeft = MAX_PENDING_CARDS;
+    let namedByCard = false;
     link.onFrame((frame) => {
       // A stranger's events, vectors and acks are dropped unread: nothing is stored or forwarded.
-      if (frame.t !== 'profile' || this.options.manager.pendingLink(link.peerId) !== link) return;
-      const name = frame.display_name.trim() || frame.device_name.trim() || null;
+      if (this.options.manager.pendingLink(link.peerId) !== link) return;
+      let name: string | null;
+      if (frame.t === 'card') {
+        if (!frame.check.ok || cardsLeft <= 0) return;
+        cardsLeft--;
+        const { card } = frame.check.signed;
+        if (card.peer_id !== link.peerId || !this.isLinkKey(link, card.ed25519_key)) return;
+        if (!verifyProfileCard(this.options.crypto, frame.check.signed).ok) return;
+        name = cardName(card);
+        namedByCard = true;
+      } else if (frame.t === 'profile' && !namedByCard) {
+        name = frame.display_name.trim() || frame.device_name.trim() || null;
+      } else return;
       if (this.options.store.requests.setDisplayName(link.peerId, name)) this.emit('changed');
     });
+  }
+
+  private isLinkKey(link: Link, b58Key: string): boolean {
+    try {
+      return equalBytes(b58decode(b58Key), link.info.remote.ed25519PublicKey);
+    } catch {
+      return false;
+    }
   }
 }
 

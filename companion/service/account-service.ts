@@ -40,6 +40,8 @@ export class AccountService {
   private readonly warnBusy;
   private readonly warnThrottled;
   private dummy: Promise<string> | null = null;
+  /** Called once the account exists: until a display name is set, peers see its username. */
+  onAccountCreated: () => void = () => {};
 
   constructor(
     private readonly store: Store,
@@ -84,12 +86,14 @@ export class AccountService {
     if (password.length < MIN_PASSWORD) throw new ServiceError(400, `Password must be at least ${MIN_PASSWORD} characters`);
     if (password.length > MAX_PASSWORD) throw new ServiceError(400, 'Password is too long');
     const hash = await this.hashing(() => hashPassword(password));
-    return this.store.db.transaction(() => {
+    const device = this.store.db.transaction(() => {
       if (this.store.accounts.hasUsers()) throw new ServiceError(409, 'Setup is already done: log in instead');
       const user = this.store.accounts.createUser(username, hash);
       spendSetupCode(this.store);
       return this.store.accounts.registerDevice(who.deviceKey, user.id, who.label);
     })();
+    this.onAccountCreated();
+    return device;
   }
 
   async login(username: string, password: string, who: Requester): Promise<DeviceRecord> {

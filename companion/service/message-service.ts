@@ -54,6 +54,8 @@ export class MessageService {
     private readonly store: Store,
     private readonly manager: LinkManager,
     private readonly sync: SyncEngine,
+    /** A peer's name from its profile card (display name, else device name), or null. */
+    private readonly nameOf: (peerId: string) => string | null = () => null,
   ) {}
 
   /**
@@ -103,6 +105,7 @@ export class MessageService {
       channel: row.channel,
       kind: row.kind,
       author: row.author,
+      author_name: this.nameOf(row.author),
       content: row.content,
       metadata: row.metadata ?? {},
       ts: row.ts,
@@ -252,7 +255,7 @@ export class MessageService {
       description: record?.description ?? '',
       origin_peer: record?.originPeer ?? null,
       // The creator's name when it is a peer we know by name (ourselves: null, it is ours).
-      origin_peer_name: (record?.originPeer && this.store.peers.get(record.originPeer)?.displayName) || null,
+      origin_peer_name: record?.originPeer ? this.nameOf(record.originPeer) : null,
       created_at: record ? iso(record.createdAt) : null,
       message_count: summary?.count ?? 0,
       last_message_at: summary ? iso(summary.lastTs) : null,
@@ -270,6 +273,7 @@ export class MessageService {
         id: row.id,
         channel_id: row.channel,
         author_peer_id: row.author,
+        author_name: this.nameOf(row.author),
         content: row.content,
         metadata: row.metadata ?? {},
         created_at: iso(row.ts),
@@ -311,6 +315,7 @@ export class MessageService {
       id: row.id,
       peer_id: counterpart,
       sender_id: row.author,
+      sender_name: this.nameOf(row.author),
       recipient_id: outgoing ? counterpart : this.identity.peerId,
       direction: outgoing ? 'outgoing' : 'incoming',
       content: row.content,

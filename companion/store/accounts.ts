@@ -61,6 +61,7 @@ const toDevice = (row: DeviceRow): DeviceRecord => ({
 export class AccountRepository {
   readonly #now: Clock;
   readonly #countUsers;
+  readonly #firstUsername;
   readonly #userByName;
   readonly #userById;
   readonly #insertUser;
@@ -75,6 +76,7 @@ export class AccountRepository {
   constructor(db: Database, now: Clock = systemClock) {
     this.#now = now;
     this.#countUsers = db.prepare<[], number>('SELECT COUNT(*) FROM users').pluck();
+    this.#firstUsername = db.prepare<[], string>('SELECT username FROM users ORDER BY created_at, id LIMIT 1').pluck();
     this.#userByName = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?');
     this.#userById = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
     this.#insertUser = db.prepare('INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)');
@@ -93,6 +95,11 @@ export class AccountRepository {
 
   hasUsers(): boolean {
     return this.#countUsers.get()! > 0;
+  }
+
+  /** The web account's username (the first, as there is one), or null before setup. */
+  firstUsername(): string | null {
+    return this.#firstUsername.get() ?? null;
   }
 
   createUser(username: string, passwordHash: string): UserRecord {

@@ -8,6 +8,7 @@ import { openDatabase, type Database } from './database.ts';
 import { DeliveryRepository } from './deliveries.ts';
 import { EventRepository } from './events.ts';
 import { PeerRepository } from './peers.ts';
+import { ProfileCardRepository } from './profile-cards.ts';
 import { PeerRequestRepository } from './peer-requests.ts';
 import { SettingsRepository } from './settings.ts';
 
@@ -42,6 +43,7 @@ export { SettingsRepository } from './settings.ts';
 export { ChannelRepository, type ChannelRecord, type ChannelInput } from './channels.ts';
 export { AccountRepository, type UserRecord, type DeviceRecord } from './accounts.ts';
 export { ClientSendRepository } from './client-sends.ts';
+export { ProfileCardRepository, type StoredProfileCard } from './profile-cards.ts';
 
 export interface Store {
   db: Database;
@@ -54,6 +56,7 @@ export interface Store {
   channels: ChannelRepository;
   accounts: AccountRepository;
   clientSends: ClientSendRepository;
+  profileCards: ProfileCardRepository;
   close(): void;
 }
 
@@ -79,6 +82,7 @@ export function openStore({ file, atRestKey, now = systemClock }: StoreOptions):
     channels,
     accounts: new AccountRepository(db, now),
     clientSends: new ClientSendRepository(db),
+    profileCards: new ProfileCardRepository(db),
     close: () => db.close(),
   };
 }

@@ -187,16 +187,21 @@ export const migrations: readonly string[] = [
     forgotten_at INTEGER NOT NULL
   );
   `,
-  // 6: profile cards signed by their owners, kept as received so they can be forwarded as-is.
+  // 6: profile cards signed by their owners, kept as received so they can be forwarded as-is. The
+  // unsigned cards of direct peers (settings `peer_profile.<id>`) are gone: names now come from
+  // signed cards, and until a peer sends one, from the name its unsigned card left in `peers`.
   `
   CREATE TABLE profile_cards (
     peer_id       TEXT PRIMARY KEY,
     updated_at    INTEGER NOT NULL,
     hash          TEXT NOT NULL,
-    signed        BLOB NOT NULL,
+    -- The signed card's canonical JSON (the bytes its signature covers).
+    signed        TEXT NOT NULL,
     received_from TEXT,
     received_at   INTEGER NOT NULL
   );
+  CREATE INDEX profile_cards_received ON profile_cards (received_at);
+  DELETE FROM settings WHERE substr(key, 1, 13) = 'peer_profile.';
   `,
 ];
 

@@ -64,6 +64,8 @@ export interface AppMessage {
   channel: string;
   kind: 'post' | 'dm';
   author: string;
+  /** The author's name from its profile card (display name, else device name) when we hold one. */
+  author_name?: string | null;
   content: string | null;
   metadata: Record<string, unknown>;
   /** Author's clock, ms since epoch (informational). */
@@ -106,6 +108,33 @@ export interface DeviceProfile {
   display_name: string;
   description: string;
   avatar: string | null;
+}
+
+/**
+ * A peer's signed profile card as we hold it (verified; ours included), without its avatars:
+ * GET /api/v1/profiles. `updated_at` (ms, the owner's) grows with every new card of that owner.
+ */
+export interface ProfileSummary {
+  peer_id: string;
+  display_name: string;
+  bio: string;
+  device_name: string;
+  device_description: string;
+  has_avatar: boolean;
+  has_device_avatar: boolean;
+  updated_at: number;
+}
+
+/** A card with its avatars (data: URLs or null): GET /api/v1/profiles/:peer_id, profiles.list, push `profile`. */
+export interface ProfileCardView {
+  peer_id: string;
+  display_name: string;
+  bio: string;
+  avatar: string | null;
+  device_name: string;
+  device_description: string;
+  device_avatar: string | null;
+  updated_at: number;
 }
 
 export interface PeerSummary {
@@ -257,6 +286,15 @@ export interface AppMethods {
   'profile.get': { params: Record<string, never>; result: { user: Profile; device: DeviceProfile } };
   'profile.set_user': { params: Partial<Profile>; result: { user: Profile } };
   'profile.set_device': { params: Partial<DeviceProfile>; result: { device: DeviceProfile } };
+
+  /**
+   * Every card we hold, with avatars, by peer ID, in pages that fit a frame: call again with
+   * `after: next_after` until it is null. Cache by (peer_id, updated_at); the `profile` push
+   * brings each newer card.
+   */
+  'profiles.list': { params: { after?: string }; result: { profiles: ProfileCardView[]; next_after: string | null } };
+  /** One card with avatars; 404 when we hold none for the peer. */
+  'profiles.get': { params: { peer_id: string }; result: ProfileCardView };
 }
 
 export type AppMethod = keyof AppMethods;
@@ -277,6 +315,8 @@ export interface AppPushes {
   requests: { requests: PeerRequest[] };
   /** The LAN discovery list changed; the full list, as network.discovered returns it. */
   discovered: DiscoveryReport;
+  /** A newer profile card was stored (a peer's, or ours after a change). */
+  profile: ProfileCardView;
   /** This browser was revoked or logged out elsewhere; the link closes right after. */
   session: { revoked: true };
 }

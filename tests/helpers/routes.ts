@@ -39,6 +39,8 @@ export const REQUIRED_PERMISSION: Record<string, Permission> = {
   'POST /api/v1/device/profile': 'manage_peers',
   'GET /api/v1/profile': 'view_peers',
   'POST /api/v1/profile': 'manage_peers',
+  'GET /api/v1/profiles': 'view_peers',
+  'GET /api/v1/profiles/:peer_id': 'view_peers',
 };
 
 /** Every documented route, open or guarded: `METHOD /api/v1/path` with `:param` placeholders. */

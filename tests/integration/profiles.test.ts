@@ -1,4 +1,4 @@
-// Profile cards travel over direct links: a name set in one web app shows up on the peer.
+// Profile cards between two linked peers: a name set in one web app shows up on the peer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
 import { connectApp, setUpAccount } from '../helpers/app-client.ts';
@@ -22,13 +22,15 @@ afterAll(async () => Promise.all([a?.stop(), b?.stop()]));
 const nameOfA = async () => (await apiB.get('/p2p/peers')).body.known_peers.find((p: any) => p.peer_id === peerA)?.display_name;
 
 describe('profile exchange', () => {
-  it('shows a display name set after connecting, and the device name as a fallback', async () => {
+  it('shows the device name, then the username, then the display name as each becomes known', async () => {
+    const apiA = apiClient(a.url, await createKey(a.dataDir));
+    // No account and no display name yet: the device name is all B can show.
+    expect((await apiA.post('/device/profile', { display_name: 'Alice laptop' })).status).toBe(200);
+    expect(await eventually('device name on B', async () => (await nameOfA()) === 'Alice laptop')).toBe(true);
+    // Until a display name is set, peers see the account's username.
     const app = await connectApp(a.url);
     await setUpAccount(app, a.dataDir, 'alice', 'a long password');
-    // No user name yet (another test in this file may have set one), so the device name shows.
-    expect((await app.call('profile.set_user', { display_name: '' })).ok).toBe(true);
-    await app.call('profile.set_device', { display_name: 'Alice laptop' });
-    expect(await eventually('device name on B', async () => (await nameOfA()) === 'Alice laptop')).toBe(true);
+    expect(await eventually('username on B', async () => (await nameOfA()) === 'alice')).toBe(true);
     await app.call('profile.set_user', { display_name: 'Alice' });
     expect(await eventually('user name on B', async () => (await nameOfA()) === 'Alice')).toBe(true);
     app.close();

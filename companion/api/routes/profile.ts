@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import type { ApiKeyRepository } from '../../store/index.ts';
 import type { ProfileService } from '../../service/profile-service.ts';
+import type { ProfileDirectory } from '../../service/profile-directory.ts';
 import { requirePermission } from '../auth.ts';
 import { jsonBody } from '../body.ts';
 
@@ -17,8 +18,11 @@ const UserProfileBody = z.object({
   bio: z.string({ error: 'bio must be text' }).optional(),
 });
 
-/** `/device/profile` (the original's shape) and `/profile`: what peers see of this instance and its user. */
-export function profileRoutes(keys: ApiKeyRepository, profiles: ProfileService, deviceId: string): Router {
+/**
+ * `/device/profile` (the original's shape) and `/profile`: what peers see of this instance and its
+ * user; `/profiles`: the signed cards of everyone in the mesh we know of.
+ */
+export function profileRoutes(keys: ApiKeyRepository, profiles: ProfileService, deviceId: string, cards: ProfileDirectory): Router {
   const router = new Router();
   const view = requirePermission(keys, 'view_peers');
   const manage = requirePermission(keys, 'manage_peers');
@@ -51,6 +55,12 @@ export function profileRoutes(keys: ApiKeyRepository, profiles: ProfileService, 
   router.post('/profile', manage, async (ctx) => {
     const body = await jsonBody(ctx, UserProfileBody);
     ctx.body = profiles.setUser(body);
+  });
+  router.get('/profiles', view, (ctx) => {
+    ctx.body = cards.list();
+  });
+  router.get('/profiles/:peer_id', view, (ctx) => {
+    ctx.body = cards.get(ctx.params.peer_id!);
   });
   return router;
 }

@@ -19,6 +19,7 @@ const PUSH_TOPICS: Record<PushTopic, true> = {
   peers: true,
   requests: true,
   discovered: true,
+  profile: true,
   session: true,
 };
 export function isPushTopic(topic: string): topic is PushTopic {
