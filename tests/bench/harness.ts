@@ -15,7 +15,7 @@ export const now = (): number => performance.now();
 export interface Row {
   section: string;
   measurement: string;
-  unit: '/s' | 'ms' | 'KiB';
+  unit: '/s' | 'ms' | 'KiB' | 'B';
   canopy: number;
   baseline: number;
   /** What the baseline is, e.g. "noble" or "bare ws". */
@@ -144,6 +144,7 @@ const formatNumber = (value: number, unit: Row['unit']): string => {
   if (!Number.isFinite(value)) return 'n/a';
   if (unit === 'ms') return `${value < 10 ? value.toFixed(3) : value.toFixed(1)} ms`;
   if (unit === 'KiB') return `${value.toFixed(1)} KiB`;
+  if (unit === 'B') return `${Math.round(value).toLocaleString('en-US')} B`;
   return `${Math.round(value).toLocaleString('en-US')} /s`;
 };
 

@@ -7,6 +7,7 @@ import { benchCryptoBackends, benchNoiseHandshakes } from './crypto.ts';
 import { benchEndToEnd } from './e2e.ts';
 import { formatTable, now, ratioOf, TempDirs, type Row } from './harness.ts';
 import { benchLinkEstablishment, benchLinkThroughput } from './links.ts';
+import { benchMesh, meshSizeFromEnv, type MeshBenchResult } from './mesh.ts';
 import { benchWebApp } from './web.ts';
 
 const REPORT_DIR = fileURLToPath(new URL('../../reports/', import.meta.url));
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const started = now();
   const dirs = new TempDirs();
   const rows: Row[] = [];
+  let mesh: MeshBenchResult | undefined;
   const step = async (name: string, run: () => Row[] | Promise<Row[]>) => {
     const t = now();
     process.stderr.write(`bench: ${name}...`);
@@ -33,6 +35,13 @@ async function main(): Promise<void> {
     });
     await step('end to end', () => benchEndToEnd(dirs, bareWsRate));
     await step('web app', () => benchWebApp(dirs));
+    const meshSize = meshSizeFromEnv();
+    if (meshSize) {
+      await step(`mesh (${meshSize.line}-node line, ${meshSize.mesh}-node mesh; CANOPY_BENCH_MESH=0 skips, =quick shrinks)`, async () => {
+        mesh = await benchMesh(meshSize);
+        return mesh.rows;
+      });
+    }
   } finally {
     dirs.cleanup();
   }
@@ -42,7 +51,8 @@ async function main(): Promise<void> {
   console.log(`\nCanopy benchmark (${machine}; ${seconds.toFixed(1)} s)\n`);
   console.log(formatTable(rows));
   console.log('\nratio = canopy / baseline: for rates higher is better, for latencies and sizes lower is better.');
-  console.log('Everything runs in this one process on 127.0.0.1: sender and receiver share one event loop.');
+  console.log('Sections 1-5 run in this one process on 127.0.0.1 (sender and receiver share one event loop); section 6 runs real companion processes.');
+  if (mesh) console.log(`\n${mesh.report}`);
   const notes = [...new Set(rows.map((r) => r.detail).filter(Boolean))];
   if (notes.length) console.log(`\nWhat was measured:\n${notes.map((n) => `- ${n}`).join('\n')}`);
 
@@ -52,6 +62,7 @@ async function main(): Promise<void> {
     machine: { cpu: cpus()[0]?.model.trim(), cores: availableParallelism(), node: process.version, platform: process.platform },
     duration_seconds: Number(seconds.toFixed(1)),
     results: rows.map((row) => ({ ...row, ratio: ratioOf(row) })),
+    ...(mesh ? { mesh_nodes: mesh.nodes } : {}),
   };
   writeFileSync(`${REPORT_DIR}bench.json`, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nWrote reports/bench.json`);

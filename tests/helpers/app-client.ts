@@ -52,6 +52,8 @@ export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDevice
 
   const pending = new Map<number, (reply: AppReply) => void>();
   const pushes: Array<{ topic: string; data: any }> = [];
+  // Called as each push is decoded, for callers that must time its arrival (the mesh bench).
+  const pushListeners = new Set<(push: { topic: string; data: any }) => void>();
   let nextId = 1;
   void (async () => {
     for (;;) {
@@ -65,8 +67,11 @@ export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDevice
       if (!decoded.ok) throw new Error(decoded.error);
       const frame = decoded.frame;
       if (frame.t === 'res') pending.get(frame.id)?.(frame.ok ? { ok: true, result: frame.result } : { ok: false, error: frame.error });
-      else if (frame.t === 'push') pushes.push({ topic: frame.topic, data: frame.data });
-      else if (frame.t === 'ping') connection.ws.send(transport.seal(encodeAppFrame({ t: 'pong', n: frame.n })));
+      else if (frame.t === 'push') {
+        const push = { topic: frame.topic, data: frame.data };
+        pushes.push(push);
+        for (const listener of pushListeners) listener(push);
+      } else if (frame.t === 'ping') connection.ws.send(transport.seal(encodeAppFrame({ t: 'pong', n: frame.n })));
     }
   })();
 
@@ -90,7 +95,8 @@ export async function connectApp(baseUrl: string, deviceKey: KeyPair = newDevice
   /** A request whose params go out as this JSON text, byte for byte (values JSON.stringify cannot write, or too deep for it). */
   const callRaw = (method: string, paramsJson: string): Promise<AppReply> =>
     request((id) => utf8(`{"t":"req","id":${id},"method":${JSON.stringify(method)},"params":${paramsJson}}`));
-  return { hello, companionKey, deviceKey, call, callRaw, pushes, closed: connection.closed, close: () => connection.ws.close() };
+  const onPush = (listener: (push: { topic: string; data: any }) => void) => pushListeners.add(listener);
+  return { hello, companionKey, deviceKey, call, callRaw, pushes, onPush, closed: connection.closed, close: () => connection.ws.close() };
 }
 
 function linkClosed({ code, reason }: { code: number; reason: string }): AppReply {
