@@ -15,6 +15,7 @@ import { LinkManager } from './mesh/link-manager.ts';
 import { ActivityLog, recordLinkActivity } from './mesh/activity.ts';
 import { Reconnector } from './mesh/reconnector.ts';
 import { ProfileCards } from './mesh/profile-cards.ts';
+import { PeerIntroductions } from './mesh/peer-introductions.ts';
 import { SyncEngine } from './mesh/sync.ts';
 import { advertisedEndpoints } from './service/endpoints.ts';
 import { AccountService } from './service/account-service.ts';
@@ -24,6 +25,7 @@ import { cardView, ProfileDirectory } from './service/profile-directory.ts';
 import { MessageService } from './service/message-service.ts';
 import { NetworkService, type RelayPolicy } from './service/network-service.ts';
 import { PeerManagement } from './service/peer-management.ts';
+import { IntroductionService } from './service/introduction-service.ts';
 import { openStore, type Store } from './store/index.ts';
 
 export interface CompanionConfig {
@@ -95,6 +97,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const profileCards = new ProfileCards({ crypto, identity, store, manager, profiles, log });
   const directory = new ProfileDirectory(store);
   profiles.onChange = () => profileCards.refreshOwn();
+  const introductions = new PeerIntroductions({ crypto, identity, store, manager, log, describe: (peerId) => directory.describe(peerId) });
 
   // Only trusted links come up: the consent gate saved their keys and endpoints on admission.
   manager.on('up', (link) => {
@@ -102,6 +105,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     reconnector.linkUp(link.peerId);
     sync.linkUp(link);
     profileCards.linkUp(link);
+    introductions.linkUp(link);
     // Last: onFrame delivers what already arrived at once, and the sync engine must know the link by then.
     link.onFrame((frame) => {
       switch (frame.t) {
@@ -110,13 +114,20 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
         case 'card_request':
         case 'profile':
           profileCards.receive(link, frame);
+          introductions.namesMayHaveChanged(link.peerId);
+          break;
+        case 'introduce':
+          introductions.receive(link, frame);
           break;
         default:
           sync.handleFrame(link, frame);
       }
     });
   });
-  manager.on('down', (peerId) => reconnector.linkDown(peerId));
+  manager.on('down', (peerId) => {
+    reconnector.linkDown(peerId);
+    introductions.linkDown(peerId);
+  });
   recordLinkActivity(manager, activity);
 
   const discovery = new LanDiscovery({ peerId: identity.peerId, host: config.host, meshPort: config.meshPort, log });
@@ -134,7 +145,17 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     defaultRelayPolicy: config.relayPolicy,
     startedAt: Date.now(),
   });
-  const peerManagement = new PeerManagement({ store, manager, reconnector, activity, changed: () => pushPeers() });
+  const peerManagement = new PeerManagement({
+    store,
+    manager,
+    reconnector,
+    activity,
+    changed: () => {
+      pushPeers();
+      pushIntroduced();
+    },
+  });
+  const introductionService = new IntroductionService({ store, manager, consent });
   const messages = new MessageService(crypto, identity, store, manager, sync, (peerId) => directory.nameOf(peerId));
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId, log);
@@ -145,6 +166,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     store,
     network,
     peerManagement,
+    introductions: introductionService,
     messages,
     keys,
     profiles,
@@ -154,7 +176,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     buildDir: config.buildDir ?? DEFAULT_BUILD_DIR,
     origins,
   });
-  const appServer = new AppServer(crypto, identity, store, { accounts, network, peerManagement, messages, keys, profiles, profileCards: directory }, log, origins);
+  const appServer = new AppServer(crypto, identity, store, { accounts, network, peerManagement, introductions: introductionService, messages, keys, profiles, profileCards: directory }, log, origins);
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {
@@ -172,8 +194,15 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     if (appServer.hasListeners) appServer.broadcast('delivery', { id, delivery_state: messages.overallDelivery(id) });
   });
   const pushPeers = () => appServer.broadcast('peers', { peers: network.peerSummaries() });
+  // Who is linked decides which introduced peers are listed and how they can be reached.
+  const pushIntroduced = () => {
+    if (appServer.hasListeners) appServer.broadcast('introduced', introductionService.introduced());
+  };
   manager.on('up', pushPeers);
   manager.on('down', pushPeers);
+  manager.on('up', pushIntroduced);
+  manager.on('down', pushIntroduced);
+  introductions.on('changed', pushIntroduced);
   profileCards.on('changed', (peerId) => {
     pushPeers();
     const held = appServer.hasListeners ? store.profileCards.get(peerId) : undefined;
@@ -186,6 +215,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     if (!appServer.hasListeners) return;
     appServer.broadcast('requests', { requests: network.requests().requests });
     pushPeers();
+    pushIntroduced();
   });
 
   const server = createLimitedServer('web', socketLimits, log, app.callback());

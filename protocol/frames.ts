@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { b58decode, b64urlDecode, fromUtf8, utf8 } from './bytes.ts';
+import { fromUtf8, utf8 } from './bytes.ts';
 import { canonicalJson, nestedDeeperThan } from './canonical.ts';
 import {
   CHANNEL_NAME_PATTERN,
@@ -7,10 +7,11 @@ import {
   DM_CHANNEL_PATTERN,
   MAX_CHANNEL_DESCRIPTION_LENGTH,
   MAX_CREATED_CHANNEL_NAME_LENGTH,
-  PEER_ID_PATTERN,
   dmChannelId,
   type SignedEvent,
 } from './events.ts';
+import { Ed25519KeySchema, PeerIdSchema, SignatureSchema } from './key-schemas.ts';
+import { checkIntroductions, IntroduceFrameSchema, type IntroducedPeerEntry, type ReceivedIntroductions } from './mesh/introduction.ts';
 import type { VersionVector } from './mesh/vectors.ts';
 import {
   CardDigestEntrySchema,
@@ -19,6 +20,8 @@ import {
   SignedProfileCardSchema,
   type SignedProfileCard,
 } from './mesh/profile-card.ts';
+
+export { Ed25519KeySchema, PeerIdSchema, SignatureSchema } from './key-schemas.ts';
 
 /**
  * The one place where anything received from a peer is validated. Everything inside a Noise
@@ -48,16 +51,7 @@ export const MAX_SYNC_AUTHORS = 4096;
 export const MAX_SYNC_PAGE_ENTRIES = 4096;
 export const MAX_REASON_LENGTH = 200;
 
-const B58_32_PATTERN = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 const B64URL_PATTERN = /^[A-Za-z0-9_-]*$/;
-
-const decodesTo = (decode: (s: string) => Uint8Array, length: number) => (s: string) => {
-  try {
-    return decode(s).length === length;
-  } catch {
-    return false;
-  }
-};
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -77,17 +71,6 @@ function metadataProblem(v: unknown): string | null {
   return `metadata must be at most ${MAX_METADATA_BYTES} bytes of canonical JSON`;
 }
 
-export const PeerIdSchema = z.string().regex(PEER_ID_PATTERN, 'must be a 16-character base58 peer ID');
-// 32-byte keys are 43-44 base58 characters except for keys with leading zero bytes, which are
-// shorter; length alone would wrongly reject about 1 identity in 65,000, so decode and count bytes.
-export const Ed25519KeySchema = z
-  .string()
-  .regex(B58_32_PATTERN, 'must be a base58 32-byte key')
-  .refine(decodesTo(b58decode, 32), 'must be a base58 32-byte key');
-export const SignatureSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{86}$/, 'must be base64url of 64 bytes')
-  .refine(decodesTo(b64urlDecode, 64), 'must be base64url of 64 bytes');
 export const ChannelIdSchema = z
   .string()
   .refine((s) => CHANNEL_NAME_PATTERN.test(s) || DM_CHANNEL_PATTERN.test(s), 'must be a channel name ([a-z0-9][a-z0-9_-]{0,63}) or a dm: channel');
@@ -227,6 +210,8 @@ const frameSchemas = {
     device_name: z.string().max(64),
     device_description: z.string().max(200),
   }),
+  // Peers the sender is linked with (protocol/mesh/introduction.ts); each entry is checked on its own.
+  introduce: IntroduceFrameSchema,
 } as const;
 
 type WireFrame = { [K in keyof typeof frameSchemas]: z.infer<(typeof frameSchemas)[K]> }[keyof typeof frameSchemas];
@@ -236,10 +221,11 @@ type WireFrame = { [K in keyof typeof frameSchemas]: z.infer<(typeof frameSchema
  * kind-correlated) inferred type, so code holding a plain SignedEvent can send it without casts.
  */
 export type Frame =
-  | Exclude<WireFrame, { t: 'card' | 'events' | 'sync' }>
+  | Exclude<WireFrame, { t: 'card' | 'events' | 'sync' | 'introduce' }>
   | { t: 'events'; events: SignedEvent[] }
   | { t: 'card'; card: SignedProfileCard }
-  | { t: 'sync'; vectors: VersionVector; more?: boolean };
+  | { t: 'sync'; vectors: VersionVector; more?: boolean }
+  | { t: 'introduce'; peers: IntroducedPeerEntry[] };
 export type FrameType = Frame['t'];
 
 /** A valid event of a received `events` frame, with its position in the frame (acks name it). */
@@ -259,8 +245,8 @@ export interface ReceivedSync {
   more: boolean;
   page: { ok: true; vectors: VersionVector } | { ok: false; error: string };
 }
-/** What decodeFrame yields: frames as sent, except `events` and `sync`, whose contents are checked apart. */
-export type ReceivedFrame = ReceivedCard | Exclude<Frame, { t: 'card' | 'events' | 'sync' }> | ReceivedEvents | ReceivedSync;
+/** What decodeFrame yields: frames as sent, except `events`, `sync` and `introduce`, whose contents are checked apart. */
+export type ReceivedFrame = ReceivedCard | Exclude<Frame, { t: 'card' | 'events' | 'sync' | 'introduce' }> | ReceivedEvents | ReceivedSync | ReceivedIntroductions;
 
 /** A received `card` frame: the card, or why it is refused (the link stays). */
 export interface ReceivedCard {
@@ -315,6 +301,7 @@ export function decodeFrame(bytes: Uint8Array): DecodeFrameResult {
   if (frame.t === 'events') return { ok: true, frame: checkEvents(frame.events) };
   if (frame.t === 'sync') return { ok: true, frame: checkSyncPage(frame.vectors, frame.more === true) };
   if (frame.t === 'card') return { ok: true, frame: checkCard(frame.card) };
+  if (frame.t === 'introduce') return { ok: true, frame: checkIntroductions(frame.peers) };
   return { ok: true, frame };
 }
 

@@ -6,6 +6,7 @@ import type { KeyService } from '../service/key-service.ts';
 import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
 import type { PeerManagement } from '../service/peer-management.ts';
+import type { IntroductionService } from '../service/introduction-service.ts';
 import type { ProfileService } from '../service/profile-service.ts';
 import type { ProfileDirectory } from '../service/profile-directory.ts';
 import { errorMiddleware } from './errors.ts';
@@ -21,6 +22,7 @@ export interface ApiDependencies {
   store: Store;
   network: NetworkService;
   peerManagement: PeerManagement;
+  introductions: IntroductionService;
   messages: MessageService;
   keys: KeyService;
   profiles: ProfileService;
@@ -44,7 +46,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
   const apiKeys = deps.store.apiKeys;
   for (const routes of [
     systemRoutes(apiKeys, deps.store, deps.network),
-    p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement),
+    p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement, deps.introductions),
     messageRoutes(apiKeys, deps.messages),
     keyRoutes(apiKeys, deps.keys),
     profileRoutes(apiKeys, deps.profiles, deps.deviceId, deps.profileCards),

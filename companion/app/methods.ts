@@ -16,6 +16,7 @@ import type { AccountService, Requester } from '../service/account-service.ts';
 import type { KeyService } from '../service/key-service.ts';
 import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
+import { TrustIntroducedRequest, type IntroductionService } from '../service/introduction-service.ts';
 import { ACTIVITY_PAGE, type PeerManagement } from '../service/peer-management.ts';
 import type { ProfileService } from '../service/profile-service.ts';
 import type { ProfileDirectory } from '../service/profile-directory.ts';
@@ -25,6 +26,7 @@ export interface AppServices {
   accounts: AccountService;
   network: NetworkService;
   peerManagement: PeerManagement;
+  introductions: IntroductionService;
   messages: MessageService;
   keys: KeyService;
   profiles: ProfileService;
@@ -122,6 +124,12 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
       const { server_time, events } = services.peerManagement.activityReport(p);
       return { server_time, events };
     },
+  }),
+  'network.introduced': method({ params: none, handle: ({ services }) => services.introductions.introduced() }),
+  'network.connect_introduced': method({ params: PeerRequest, handle: ({ services }, p) => services.introductions.connectIntroduced(p.peer_id) }),
+  'network.set_trust_introduced': method({
+    params: TrustIntroducedRequest,
+    handle: ({ services }, p) => services.introductions.setTrustIntroduced(p.trust_introduced),
   }),
   'network.relay_status': method({ params: none, handle: ({ services }) => services.network.relayStatus() }),
   'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.network.setRelayPolicy(p.policy) }),

@@ -7,7 +7,7 @@ import { verifyInviteProof } from '../../protocol/invite-proof.ts';
 import { cardName, verifyProfileCard } from '../../protocol/mesh/profile-card.ts';
 import type { Logger } from '../logger.ts';
 import { limitWarning } from '../rate-limited-log.ts';
-import type { PeerKeys, Store } from '../store/index.ts';
+import type { PeerKeys, PeerTrust, Store } from '../store/index.ts';
 import { CloseCode, type Link } from './link.ts';
 import type { Admission, LinkManager } from './link-manager.ts';
 
@@ -33,18 +33,19 @@ export interface ConsentOptions {
 
 /**
  * Who may link with us (DESIGN §3a). A link is trusted when its peer is stored in `peers` (we
- * imported its invite, accepted its request, or it was introduced) or proves in its handshake that
- * it holds an invite we issued. Anyone else becomes a pending request: LinkManager keeps its link
- * apart, and the only frame read from it is its profile card, for the request's name. Accepting
- * closes that link and saves the peer with the endpoints it advertised; the next link, dialled by
- * either side, is trusted from its first frame and syncs like any other.
+ * imported its invite, accepted its request, or chose it), proves in its handshake that it holds
+ * an invite we issued, or a trusted peer introduced it (setting `trust_introduced`, default on).
+ * A peer the user forgot gets neither of the last two. Anyone else becomes a pending request:
+ * LinkManager keeps its link apart, and the only frame read from it is its profile card, for the
+ * request's name. Accepting closes that link and saves the peer with the endpoints it advertised;
+ * the next link, dialled by either side, is trusted from its first frame and syncs like any other.
  */
 export class ConsentGate extends EventEmitter<{ changed: [] }> {
   /** Declined peers may keep redialling; one line a minute says so. */
   private readonly noteRefused;
   private readonly noteInviteUsedUp;
-  /** Peer IDs the user chose to dial right now (a discovered peer's Connect): their proven key is trusted. */
-  private readonly chosen = new Set<string>();
+  /** Peer IDs the user chose to dial right now (a Connect button), with the trust their proven key gets. */
+  private readonly chosen = new Map<string, PeerTrust>();
 
   constructor(private readonly options: ConsentOptions) {
     super();
@@ -62,16 +63,20 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
       return 'trusted';
     }
     // Only our own outbound dial, whose handshake proved the key behind the expected peer ID.
-    if (link.info.direction === 'outbound' && this.chosen.has(link.peerId)) {
+    const chosenTrust = link.info.direction === 'outbound' ? this.chosen.get(link.peerId) : undefined;
+    if (chosenTrust) {
       store.db.transaction(() => {
-        store.peers.saveFromHandshake(handshakeKeys(link), 'invited');
+        store.peers.saveFromHandshake(handshakeKeys(link), chosenTrust);
         store.requests.remove(link.peerId);
+        store.forgotten.clear(link.peerId);
       })();
-      log.info('consent', 'peer chosen by the user', { peer: link.peerId });
+      log.info('consent', 'peer chosen by the user', { peer: link.peerId, trust: chosenTrust });
       this.emit('changed');
       return 'trusted';
     }
-    if (link.info.direction === 'inbound' && this.provesOurInvite(link)) {
+    // A peer the user forgot comes back only by the user's choice, never by a secret or a friend.
+    const forgotten = store.forgotten.has(link.peerId);
+    if (!forgotten && link.info.direction === 'inbound' && this.provesOurInvite(link)) {
       const uses = this.inviteUses();
       if (uses < MAX_INVITE_USES) {
         store.db.transaction(() => {
@@ -84,6 +89,15 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
         return 'trusted';
       }
       this.noteInviteUsedUp({ peer: link.peerId, max: MAX_INVITE_USES });
+    }
+    if (!forgotten && this.trustIntroduced() && store.introduced.get(link.peerId)) {
+      store.db.transaction(() => {
+        store.peers.saveFromHandshake(handshakeKeys(link), 'introduced');
+        store.requests.remove(link.peerId);
+      })();
+      log.info('consent', 'peer introduced by a trusted peer', { peer: link.peerId });
+      this.emit('changed');
+      return 'trusted';
     }
     const outcome = store.requests.record(link.info.remote, link.info.remoteAddress);
     if (outcome === 'declined') {
@@ -104,6 +118,7 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
       store.peers.saveFromHandshake(link ? handshakeKeys(link) : { ...request, endpoints: [] }, 'accepted');
       if (request.displayName) store.peers.setDisplayName(peerId, request.displayName);
       store.requests.remove(peerId);
+      store.forgotten.clear(peerId);
     })();
     manager.dropPending(peerId, 'request accepted; connect again', CloseCode.goingAway);
     this.emit('changed');
@@ -118,8 +133,12 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
     return true;
   }
 
-  /** We imported the peer's invite: its request or refusal is void, and its pending link makes way for ours. */
+  /**
+   * We imported the peer's invite (or chose it otherwise): its request or refusal is void, it is no
+   * longer forgotten, and its pending link makes way for ours.
+   */
   imported(peerId: string): void {
+    this.options.store.forgotten.clear(peerId);
     const removed = this.options.store.requests.remove(peerId);
     const dropped = this.options.manager.dropPending(peerId, 'invite imported; connect again', CloseCode.goingAway);
     if (removed || dropped) this.emit('changed');
@@ -127,12 +146,12 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
 
   /**
    * Runs `dial` with the peer marked as chosen by the user (as if we had imported its invite): the
-   * link our dial makes is trusted once its handshake proves the expected peer ID. Its request, if
-   * any, makes way first.
+   * link our dial makes is trusted (`trust`) once its handshake proves the expected peer ID. Its
+   * request, if any, makes way first.
    */
-  async choose<T>(peerId: string, dial: () => Promise<T>): Promise<T> {
+  async choose<T>(peerId: string, dial: () => Promise<T>, trust: PeerTrust = 'invited'): Promise<T> {
     this.imported(peerId);
-    this.chosen.add(peerId);
+    this.chosen.set(peerId, trust);
     try {
       return await dial();
     } finally {
@@ -166,9 +185,13 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
     return this.options.store.peers.get(peerId)?.inviteSecret ?? undefined;
   }
 
-  /** Whether peers introduced by a trusted peer are trusted (introductions arrive in a later issue). */
+  /** Whether peers introduced by a trusted peer are trusted when they link to us (default on). */
   trustIntroduced(): boolean {
     return this.options.store.settings.get<boolean>(TRUST_INTRODUCED_SETTING) ?? true;
+  }
+
+  setTrustIntroduced(on: boolean): void {
+    this.options.store.settings.set(TRUST_INTRODUCED_SETTING, on);
   }
 
   private storedInviteSecret(): Uint8Array | undefined {

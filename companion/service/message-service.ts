@@ -17,7 +17,7 @@ import {
 } from '../../protocol/events.ts';
 import { b58encode } from '../../protocol/bytes.ts';
 import { PostBodySchema, SignedEventSchema } from '../../protocol/frames.ts';
-import type { Identity } from '../../protocol/identity.ts';
+import { peerIdMatches, verifyBinding, type Identity } from '../../protocol/identity.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { SyncEngine } from '../mesh/sync.ts';
 import type { AppMessage, DeliveryState } from '../../protocol/app/contract.ts';
@@ -185,14 +185,14 @@ export class MessageService {
 
   private directMessage(peerId: string, request: SendRequest) {
     if (peerId === this.identity.peerId) throw new ServiceError(400, 'Cannot send a direct message to yourself');
-    const peer = this.store.peers.get(peerId);
-    if (!peer) throw new ServiceError(404, 'Unknown peer: import its invite code first', { peer_id: peerId });
+    const recipientX25519PublicKey = this.recipientKey(peerId);
+    if (!recipientX25519PublicKey) throw new ServiceError(404, 'Unknown peer: import its invite code first', { peer_id: peerId });
     // The sealed body is opaque to the event schema; the recipient checks it once opened.
     const readable = readableBody(request);
     const body = sealDm(this.crypto, {
       author: this.identity.peerId,
       to: peerId,
-      recipientX25519PublicKey: peer.x25519PublicKey,
+      recipientX25519PublicKey,
       content: request.content,
       metadata: request.metadata,
     });
@@ -208,6 +208,21 @@ export class MessageService {
       message_id: id,
       status: state,
     };
+  }
+
+  /**
+   * The X25519 key a DM to this peer is sealed to: a known peer's, else an introduced peer's, whose
+   * binding is checked again here (the DM must not go to a key its owner did not sign). The DM then
+   * waits in the outbox until a link to the peer exists.
+   */
+  private recipientKey(peerId: string): Uint8Array | undefined {
+    const known = this.store.peers.get(peerId);
+    if (known) return known.x25519PublicKey;
+    const introduced = this.store.introduced.get(peerId);
+    if (!introduced) return undefined;
+    const { ed25519PublicKey, x25519PublicKey, binding } = introduced;
+    const proven = peerIdMatches(this.crypto, peerId, ed25519PublicKey) && verifyBinding(this.crypto, ed25519PublicKey, x25519PublicKey, binding);
+    return proven ? x25519PublicKey : undefined;
   }
 
   private publish(channel: string, kind: CanopyEvent['kind'], body: CanopyEvent['body'], readable: PostBody | null): string {

@@ -30,9 +30,10 @@ export class PeerManagement {
   }
 
   /**
-   * Drops the peer: link closed, no longer known or trusted (it is refused until a restart, then a
-   * stranger unless it holds our current invite), its request rows gone, and what still waits for
-   * it dropped so no delivery stays queued for it. Events it authored stay.
+   * Drops the peer: link closed, no longer known or trusted (refused until a restart, then a
+   * request even with our current invite or an introduction, until the user links it again), its
+   * request rows and introductions (by it and of it) gone, and what still waits for it dropped so
+   * no delivery stays queued for it. Events it authored stay.
    */
   forget(peerId: string) {
     const { store, manager, reconnector, activity } = this.options;
@@ -42,18 +43,21 @@ export class PeerManagement {
       const known = store.peers.remove(peerId);
       const request = store.requests.remove(peerId);
       store.deliveries.dropUndelivered(peerId);
-      // Introductions by and of this peer are removed here once they are stored (issue 7, deliverable 2).
-      return { known, request };
+      const introductions = store.introduced.removeIntroducer(peerId) + (store.introduced.remove(peerId) ? 1 : 0);
+      const found = known || request || introductions > 0 || disconnected || droppedPending;
+      if (found) store.forgotten.add(peerId);
+      return { known, request, introductions, found };
     })();
     reconnector.pause(peerId);
     activity.forget(peerId);
-    const found = removed.known || removed.request || disconnected || droppedPending;
+    const { found } = removed;
     if (found) this.options.changed();
     return {
       success: true,
       status: found ? ('forgotten' as const) : ('not_found' as const),
       peer_id: peerId,
       removed_known_peer: removed.known,
+      removed_introductions: removed.introductions,
       disconnected,
     };
   }

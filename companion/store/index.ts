@@ -7,6 +7,8 @@ import { systemClock, type Clock } from './clock.ts';
 import { openDatabase, type Database } from './database.ts';
 import { DeliveryRepository } from './deliveries.ts';
 import { EventRepository } from './events.ts';
+import { ForgottenPeerRepository } from './forgotten-peers.ts';
+import { IntroducedPeerRepository } from './introduced-peers.ts';
 import { PeerRepository } from './peers.ts';
 import { ProfileCardRepository } from './profile-cards.ts';
 import { PeerRequestRepository } from './peer-requests.ts';
@@ -44,6 +46,15 @@ export { ChannelRepository, type ChannelRecord, type ChannelInput } from './chan
 export { AccountRepository, type UserRecord, type DeviceRecord } from './accounts.ts';
 export { ClientSendRepository } from './client-sends.ts';
 export { ProfileCardRepository, type StoredProfileCard } from './profile-cards.ts';
+export {
+  IntroducedPeerRepository,
+  INTRODUCED_LIMITS,
+  type IntroducedLimits,
+  type IntroducedPeerInput,
+  type IntroducedPeerRecord,
+  type IntroduceOutcome,
+} from './introduced-peers.ts';
+export { ForgottenPeerRepository } from './forgotten-peers.ts';
 
 export interface Store {
   db: Database;
@@ -57,6 +68,8 @@ export interface Store {
   accounts: AccountRepository;
   clientSends: ClientSendRepository;
   profileCards: ProfileCardRepository;
+  introduced: IntroducedPeerRepository;
+  forgotten: ForgottenPeerRepository;
   close(): void;
 }
 
@@ -83,6 +96,8 @@ export function openStore({ file, atRestKey, now = systemClock }: StoreOptions):
     accounts: new AccountRepository(db, now),
     clientSends: new ClientSendRepository(db),
     profileCards: new ProfileCardRepository(db),
+    introduced: new IntroducedPeerRepository(db, now),
+    forgotten: new ForgottenPeerRepository(db, now),
     close: () => db.close(),
   };
 }

@@ -173,6 +173,45 @@ export interface PeerRequest {
 }
 
 /**
+ * A peer a trusted peer told us about (guide §9), not linked with us. = one row of GET /p2p/introduced.
+ * Names are what the introducer said (unsigned). `connect_strategy`: direct_or_broker (it has
+ * endpoints), broker_only (none, but an introducer is connected), unreachable (neither).
+ */
+export interface IntroducedPeerSummary {
+  peer_id: string;
+  /** base58 keys as the introducer's frame carried them, verified: the ID derives from the Ed25519 key, which signed the X25519 key. */
+  ed25519_public_key: string;
+  x25519_public_key: string;
+  display_name: string | null;
+  device_name: string | null;
+  endpoints: string[];
+  endpoint_count: number;
+  /** Peer IDs of the peers that introduced it, most recent first. */
+  introduced_by: string[];
+  /** Their display names, in the same order (null when we know none). */
+  introduced_by_names: Array<string | null>;
+  /** ISO times: first introduction, and the latest. */
+  introduced_at: string;
+  last_introduced_at: string;
+  connect_strategy: 'direct_or_broker' | 'broker_only' | 'unreachable';
+}
+
+/** = GET /p2p/introduced */
+export interface IntroducedPeersReport {
+  introduced_peers: IntroducedPeerSummary[];
+}
+
+/** One row of GET /p2p/known_peers: linked (trusted) peers, then introduced ones (trust null). */
+export interface KnownPeerSummary {
+  peer_id: string;
+  display_name: string | null;
+  endpoints: string[];
+  connected: boolean;
+  trust: PeerTrust | null;
+  introduced: boolean;
+}
+
+/**
  * Method name → params and result. Results named `Rest…` are the same JSON as the REST endpoint.
  * Unauthenticated sessions may call only session.status, session.setup and session.login.
  */
@@ -252,6 +291,22 @@ export interface AppMethods {
     params: { peer_id: string };
     result: { status: 'connected'; peer_id: string; endpoint?: string | null; already_connected?: boolean; awaiting_acceptance?: boolean; message?: string };
   };
+  /** = GET /p2p/introduced: peers introduced to us by trusted peers that we are not linked with. */
+  'network.introduced': { params: Record<string, never>; result: IntroducedPeersReport };
+  /**
+   * = POST /p2p/connect_introduced: dials the peer's introduced endpoints expecting its peer ID; it
+   * is saved as trust 'introduced'. Not in the list → error 404 "Peer not found in introduced list";
+   * no endpoints → 502 with details.diagnostic_code 'introduced_peer_has_no_direct_endpoints';
+   * no endpoint answered → 502 'introduced_peer_direct_connect_failed' with details.errors.
+   */
+  'network.connect_introduced': {
+    params: { peer_id: string };
+    result:
+      | { status: 'connected'; peer_id: string; already_connected: true }
+      | { status: 'connected'; peer_id: string; endpoint: string | null; direct_attempted: true; direct_attempt_count: number; forced_failover: false };
+  };
+  /** = POST /p2p/trust_introduced: Settings → Network, trust peers introduced by trusted peers (default on; GET /p2p/status shows it). */
+  'network.set_trust_introduced': { params: { trust_introduced: boolean }; result: { status: 'ok'; trust_introduced: boolean } };
   'network.relay_status': { params: Record<string, never>; result: { relay_policy: string; active_relays: Record<string, string>; routing_table: Record<string, string> } };
   'network.set_relay_policy': { params: { policy: string }; result: { status: 'ok'; relay_policy: string } };
 
@@ -315,6 +370,8 @@ export interface AppPushes {
   requests: { requests: PeerRequest[] };
   /** The LAN discovery list changed; the full list, as network.discovered returns it. */
   discovered: DiscoveryReport;
+  /** Introduced peers changed (new, updated, linked, forgotten); the full list, as network.introduced returns it. */
+  introduced: IntroducedPeersReport;
   /** A newer profile card was stored (a peer's, or ours after a change). */
   profile: ProfileCardView;
   /** This browser was revoked or logged out elsewhere; the link closes right after. */

@@ -26,11 +26,22 @@ export interface RawSession {
   close(): void;
 }
 
-/** Connects a new identity to `instance`'s mesh port, trusted through `api`'s invite code. */
-export async function trustedRawSession(instance: Instance, api: ApiClient, identity = generateIdentity(nodeCrypto)): Promise<RawSession> {
+/**
+ * Connects a new identity to `instance`'s mesh port, trusted through `api`'s invite code; `from`
+ * is the loopback address to dial from (see openRaw).
+ */
+export async function trustedRawSession(
+  instance: Instance,
+  api: ApiClient,
+  identity = generateIdentity(nodeCrypto),
+  options: { from?: string } = {},
+): Promise<RawSession> {
   const invite = await api.get('/p2p/invite');
   if (invite.status !== 200) throw new Error(`GET /p2p/invite answered ${invite.status}`);
-  const connection = await rawHandshake(`ws://127.0.0.1:${instance.meshPort}/p2p`, identity, { inviteCode: invite.body.invite_code });
+  const connection = await rawHandshake(`ws://127.0.0.1:${instance.meshPort}/p2p`, identity, {
+    inviteCode: invite.body.invite_code,
+    from: options.from,
+  });
   const { transport } = connection;
   let open = true;
   void connection.closed.then(() => (open = false));

@@ -91,7 +91,14 @@ describe('forget', () => {
 
     const forgotten = await b.api.post('/p2p/forget', { peer_id: a.peerId });
     expect(forgotten.status).toBe(200);
-    expect(forgotten.body).toEqual({ success: true, status: 'forgotten', peer_id: a.peerId, removed_known_peer: true, disconnected: false });
+    expect(forgotten.body).toEqual({
+      success: true,
+      status: 'forgotten',
+      peer_id: a.peerId,
+      removed_known_peer: true,
+      removed_introductions: 0,
+      disconnected: false,
+    });
     const peers = (await b.api.get('/p2p/peers')).body;
     expect(peers.known_peers.map((peer: any) => peer.peer_id)).not.toContain(a.peerId);
     await eventually('the broadcast no longer waits on A', async () => (await stateOfPost()) === 'delivered');

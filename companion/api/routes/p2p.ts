@@ -3,6 +3,7 @@ import type { ApiKeyRepository } from '../../store/index.ts';
 import type { MessageService } from '../../service/message-service.ts';
 import type { NetworkService } from '../../service/network-service.ts';
 import { activityQuery, type PeerManagement } from '../../service/peer-management.ts';
+import { TrustIntroducedRequest, type IntroductionService } from '../../service/introduction-service.ts';
 import { DiscoverySettingsRequest } from '../../discovery/auto-connect.ts';
 import { requirePermission } from '../auth.ts';
 import { jsonBody } from '../body.ts';
@@ -16,7 +17,13 @@ function optionalPort(raw: unknown): number | undefined {
   return port;
 }
 
-export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messages: MessageService, peers: PeerManagement): Router {
+export function p2pRoutes(
+  keys: ApiKeyRepository,
+  network: NetworkService,
+  messages: MessageService,
+  peers: PeerManagement,
+  introductions: IntroductionService,
+): Router {
   const router = new Router();
   const view = requirePermission(keys, 'view_peers');
   const manage = requirePermission(keys, 'manage_peers');
@@ -55,6 +62,20 @@ export function p2pRoutes(keys: ApiKeyRepository, network: NetworkService, messa
   router.post('/p2p/connect_discovered', manage, async (ctx) => {
     const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
     ctx.body = await network.connectDiscovered(body.peer_id);
+  });
+  router.get('/p2p/introduced', view, (ctx) => {
+    ctx.body = introductions.introduced();
+  });
+  router.get('/p2p/known_peers', view, (ctx) => {
+    ctx.body = introductions.knownPeers();
+  });
+  router.post('/p2p/connect_introduced', manage, async (ctx) => {
+    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
+    ctx.body = await introductions.connectIntroduced(body.peer_id);
+  });
+  router.post('/p2p/trust_introduced', manage, async (ctx) => {
+    const body = await jsonBody(ctx, TrustIntroducedRequest, 'trust_introduced must be true or false');
+    ctx.body = introductions.setTrustIntroduced(body.trust_introduced);
   });
   router.post('/p2p/reconnect_all', manage, (ctx) => {
     ctx.status = 202;

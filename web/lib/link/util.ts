@@ -20,6 +20,7 @@ const PUSH_TOPICS: Record<PushTopic, true> = {
   requests: true,
   discovered: true,
   profile: true,
+  introduced: true,
   session: true,
 };
 export function isPushTopic(topic: string): topic is PushTopic {
