@@ -5,7 +5,9 @@
 // holder out; a hostile linked peer's forged or flooding introductions store nothing or a bounded
 // amount. Real companion processes on loopback.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { nodeCrypto } from '../../companion/crypto/node.ts';
+import { resolveInstancePaths } from '../../companion/instance/paths.ts';
 import { INTRODUCTION_VERIFY_BUDGET } from '../../companion/mesh/peer-introductions.ts';
 import { b58encode, b64urlEncode } from '../../protocol/bytes.ts';
 import { generateIdentity, type Identity } from '../../protocol/identity.ts';
@@ -143,6 +145,8 @@ describe('introductions in a line A–B–C', () => {
     );
     expect(received).toMatchObject({ direction: 'incoming', sender_id: a.peerId });
     await eventually('A to see the DM delivered', async () => (await stateOnA()) === 'delivered');
+    // C told A about B on link-up (before it acknowledged the DM): a peer we are linked with is no introduction.
+    expect(await knownPeer(a, b.peerId)).toMatchObject({ trust: 'invited', introduced: false });
     // DMs go to their two parties only: B, which linked them, never holds it.
     expect((await b.api.get('/messages')).body.messages.some((m: any) => m.id === dm.body.message_id)).toBe(false);
 
@@ -266,7 +270,43 @@ describe('a hostile linked peer', () => {
     expect(mallory.isOpen()).toBe(true);
     // A DM to the target is refused: no key of its was ever accepted.
     expect((await victim.api.post('/p2p/send', { content: 'x', peer_id: target.peerId })).status).toBe(404);
+
+    // Never the victim itself (its own valid entry), never a peer the user forgot.
+    const own = decodeInvite(nodeCrypto, (await victim.api.get('/p2p/invite')).body.invite_code);
+    const ownEntry: IntroducedPeerEntry = {
+      peer_id: own.peerId,
+      ed25519_key: b58encode(own.ed25519PublicKey),
+      x25519_key: b58encode(own.x25519PublicKey),
+      binding: b64urlEncode(own.binding!),
+      endpoints: [],
+      display_name: 'you',
+      device_name: '',
+    };
+    expect((await victim.api.post('/p2p/forget', { peer_id: honest.peerId })).body).toMatchObject({ status: 'forgotten', removed_introductions: 1 });
+    mallory.send({ t: 'introduce', peers: [ownEntry, entry(honest)] });
+    mallory.send({ t: 'ping', n: 77 });
+    await mallory.waitFor((frame) => frame.t === 'pong' && frame.n === 77);
+    expect(await introduced(victim)).toEqual([]);
     mallory.close();
+  });
+
+  it('a DM is sealed only to an introduced key whose binding verifies, even if one got into the table', async () => {
+    const victim = await startNode();
+    const target = generateIdentity(nodeCrypto);
+    const impostor = generateIdentity(nodeCrypto);
+    // A row no introduction could have stored: the target's ID and signing key, another X25519 key.
+    const db = new Database(resolveInstancePaths(victim.instance.dataDir).databaseFile);
+    try {
+      db.prepare(
+        `INSERT INTO introduced_peers (peer_id, ed25519_public_key, x25519_public_key, binding, endpoints, introduced_by, introduced_at, updated_at)
+         VALUES (?, ?, ?, ?, '[]', '["someone"]', ?, ?)`,
+      ).run(target.peerId, Buffer.from(target.ed25519.publicKey), Buffer.from(impostor.x25519.publicKey), Buffer.from(target.binding), Date.now(), Date.now());
+    } finally {
+      db.close();
+    }
+    expect(await introducedRow(victim, target.peerId)).toBeDefined();
+    const dm = await victim.api.post('/p2p/send', { content: 'for the target only', peer_id: target.peerId });
+    expect(dm).toEqual({ status: 404, body: { error: 'Unknown peer: import its invite code first', peer_id: target.peerId } });
   });
 
   it('a flood of valid introductions is bounded by the verification budget', async () => {
