@@ -25,6 +25,23 @@ export interface PinRow extends CompanionPin {
 /** One entry of `messages.channels` (= GET /api/v1/channels). */
 export type ChannelRow = ChannelSummary;
 
+/**
+ * A peer's profile card (name, bio, avatar and its device's) as the companion verified it (= the
+ * contract's ProfileCardView): signed by that peer, so it is the same whichever relay brought it.
+ * A newer `updated_at` replaces it.
+ */
+export interface PeerCardRow {
+  peer_id: string;
+  display_name: string;
+  bio: string;
+  avatar: string | null;
+  device_name: string;
+  device_description: string;
+  device_avatar: string | null;
+  /** The owner's clock (ms), strictly increasing per owner. */
+  updated_at: number;
+}
+
 export type ProfileRow = ({ id: 'user' } & Profile) | ({ id: 'device' } & DeviceProfile);
 export type ProfileId = ProfileRow['id'];
 
@@ -71,6 +88,7 @@ export type CanopyDb = Dexie & {
   channels: EntityTable<ChannelRow, 'id'>;
   peers: EntityTable<PeerSummary, 'peer_id'>;
   profiles: EntityTable<ProfileRow, 'id'>;
+  cards: EntityTable<PeerCardRow, 'peer_id'>;
   outbox: EntityTable<OutboxRow, 'client_id'>;
   meta: EntityTable<MetaRow, 'key'>;
 };
@@ -91,6 +109,8 @@ function createDb(): CanopyDb {
     outbox: 'client_id, created_at, channel, state',
     meta: 'key',
   });
+  // 2: other peers' profile cards, so names and avatars show offline too.
+  db.version(2).stores({ cards: 'peer_id' });
   return db;
 }
 
@@ -140,8 +160,9 @@ export async function rotateDeviceKey(): Promise<void> {
 
 /** Drops the replica and the outbox (everything the companion can give back, plus unsent drafts). */
 export async function clearReplica(): Promise<void> {
-  await db.transaction('rw', [db.messages, db.channels, db.peers, db.profiles, db.outbox, db.meta], async () => {
-    await Promise.all([db.messages.clear(), db.channels.clear(), db.peers.clear(), db.profiles.clear(), db.outbox.clear(), db.meta.clear()]);
+  const tables = [db.messages, db.channels, db.peers, db.profiles, db.cards, db.outbox, db.meta];
+  await db.transaction('rw', tables, async () => {
+    await Promise.all(tables.map((table) => table.clear()));
   });
 }
 

@@ -13,7 +13,7 @@ import type { AppMessage, AppMethod, AppParams, AppResult, ChannelSummary, PeerS
 import { nobleCrypto } from '../../protocol/crypto/noble.ts';
 import { hexEncode } from '../../protocol/bytes.ts';
 import { CHANNEL_NAME_PATTERN, dmChannelId, dmCounterpart, isDmChannel } from '../../protocol/events.ts';
-import { db, getMeta, setMeta, type ChannelRow, type OutboxRow } from './db.ts';
+import { db, getMeta, setMeta, type ChannelRow, type OutboxRow, type PeerCardRow } from './db.ts';
 import { AppError, type AppPush } from './link/app-link.ts';
 
 export const GENERAL_CHANNEL = 'general';
@@ -84,6 +84,28 @@ function isChannelRow(value: unknown): value is ChannelRow {
   return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
 }
 
+function isCardRow(value: unknown): value is PeerCardRow {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Record<string, unknown>;
+  const text = (key: string) => typeof c[key] === 'string';
+  const image = (key: string) => c[key] === null || typeof c[key] === 'string';
+  return (
+    text('peer_id') && typeof c.updated_at === 'number' && text('display_name') && text('bio') && text('device_name') &&
+    text('device_description') && image('avatar') && image('device_avatar')
+  );
+}
+
+/** Stores cards unless the replica already holds a card of that peer at least as new. */
+async function putNewerCards(cards: unknown[]): Promise<void> {
+  const valid = cards.filter(isCardRow);
+  if (!valid.length) return;
+  await db.transaction('rw', db.cards, async () => {
+    const held = await db.cards.bulkGet(valid.map((card) => card.peer_id));
+    const newer = valid.filter((card, i) => (held[i]?.updated_at ?? -Infinity) < card.updated_at);
+    if (newer.length) await db.cards.bulkPut(newer);
+  });
+}
+
 /** A rejection the user should see on the row, as opposed to "could not reach the companion, try later". */
 function isPermanentFailure(error: unknown): error is AppError {
   // 401: not logged in (yet) on this link; the message is fine, the session is not. 408/429/5xx: transient.
@@ -120,7 +142,7 @@ export class Replica {
 
   /** Everything after a (re)connect + authentication: catch up, refresh lists, send the outbox. */
   async syncAll(): Promise<void> {
-    const steps = [this.pullSince(), this.refreshPeers(), this.refreshChannels(), this.refreshProfiles(), this.flushOutbox()];
+    const steps = [this.pullSince(), this.refreshPeers(), this.refreshChannels(), this.refreshProfiles(), this.refreshCards(), this.flushOutbox()];
     const results = await Promise.allSettled(steps);
     for (const result of results) if (result.status === 'rejected') this.#report(result.reason);
   }
@@ -155,6 +177,24 @@ export class Replica {
     ]);
   });
 
+  /** Every profile card the companion holds, page by page; cards it no longer holds leave the replica. */
+  readonly refreshCards = serialized(async () => {
+    const cards: unknown[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.#o.call('profiles.list', after === undefined ? {} : { after });
+      if (Array.isArray(page.profiles)) cards.push(...page.profiles);
+      // Stop on no progress too, so a confused companion cannot keep us looping.
+      if (typeof page.next_after !== 'string' || page.next_after === after) break;
+      after = page.next_after;
+    }
+    const listed = new Set(cards.filter(isCardRow).map((card) => card.peer_id));
+    await db.transaction('rw', db.cards, async () => {
+      await db.cards.filter((card) => !listed.has(card.peer_id)).delete();
+      await putNewerCards(cards);
+    });
+  });
+
   /** Applies a live update from the companion. `session` pushes are the session's business, not ours. */
   async applyPush(push: AppPush): Promise<void> {
     try {
@@ -171,6 +211,9 @@ export class Replica {
         }
         case 'channels':
           await this.#replaceChannels(push.data?.channels);
+          return;
+        case 'profile':
+          await putNewerCards([push.data]);
           return;
         case 'delivery':
           // If the row is not here yet, the pull that brings it carries the current state anyway.
