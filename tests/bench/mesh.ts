@@ -149,9 +149,16 @@ interface TopologyResult {
 /** Starts `count` companions, links them along `edges`, posts from N1 one at a time and times every arrival. */
 async function runTopology(name: string, count: number, edges: Edge[], size: MeshSize): Promise<TopologyResult> {
   const processes = new MeshProcesses();
+  let phase = now();
+  const progress = (what: string) => {
+    process.stderr.write(`\n  ${name}: ${what} (${((now() - phase) / 1000).toFixed(1)} s)`);
+    phase = now();
+  };
   try {
     const nodes = await processes.start(count);
+    progress(`${count} companions up`);
     const graph = await linkPairs(nodes, edges);
+    progress(`${edges.length} links up`);
     const hops = hopsFrom(graph, 0);
     const arrivals = new Arrivals(count, nodes);
     const origin = nodes[0]!;
@@ -174,6 +181,7 @@ async function runTopology(name: string, count: number, edges: Edge[], size: Mes
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const after = await meshBytesSent(pids, meshPorts);
     const cpuUsed = cpuMs(pids).reduce((sum, ms, i) => sum + ms - cpuBefore[i]!, 0);
+    progress(`${size.warmup} + ${size.posts} posts timed`);
     const perPost = (start: SocketBytes, end: SocketBytes) =>
       sameSockets(start, end) ? (end.bytes - start.bytes) / size.posts : NaN;
     return {
