@@ -131,3 +131,24 @@ test('A sees C, introduced by B, by name and avatar, and connects to C with one 
   await expect(page.getByTestId('chat-title')).toHaveText('Carol R.', { timeout: 20_000 });
   await expect(messageRow(page, dm).getByTestId('message-author')).toHaveText('Carol R.');
 });
+
+test('Settings → Network: trusting introduced peers is on by default and can be switched off', async ({ canopy }) => {
+  const instance = await canopy.startInstance();
+  const { page } = await canopy.newUser({ viewport: { width: 375, height: 740 } });
+  await setupAccount(page, instance.url);
+  await navigate(page, 'settings');
+  const toggle = page.getByTestId('trust-introduced');
+  await expect(toggle).toBeChecked();
+  await toggle.uncheck();
+  await expect(toggle).not.toBeChecked();
+  const rest = apiClient(instance.url, await createKey(instance.dataDir));
+  await eventually('trust_introduced off', async () => (await rest.get('/p2p/status')).body.trust_introduced === false);
+  await toggle.scrollIntoViewIfNeeded();
+  await expectNoPageScroll(page);
+  // The main pane clips rather than scrolls sideways: nothing may reach past the screen's edge.
+  const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll('.card')].map((card) => card.getBoundingClientRect().right)));
+  expect(widest).toBeLessThanOrEqual(375);
+  await screenshot(page, 'mesh-settings-375');
+  await page.reload();
+  await expect(page.getByTestId('trust-introduced')).not.toBeChecked({ timeout: 20_000 });
+});
