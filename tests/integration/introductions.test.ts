@@ -268,6 +268,11 @@ describe('a hostile linked peer', () => {
     await eventually('the honest entry to be stored', async () => introducedRow(victim, honest.peerId));
     expect((await introduced(victim)).map((row) => row.peer_id)).toEqual([honest.peerId]);
     expect(mallory.isOpen()).toBe(true);
+    // Other keys under a stored peer's ID are dropped unchecked: no names or endpoints merge from them.
+    mallory.send({ t: 'introduce', peers: [entry(honest, { x25519_key: b58encode(other.x25519.publicKey), display_name: 'forged', endpoints: ['ws://127.0.0.1:10'] })] });
+    mallory.send({ t: 'ping', n: 76 });
+    await mallory.waitFor((frame) => frame.t === 'pong' && frame.n === 76);
+    expect(await introducedRow(victim, honest.peerId)).toMatchObject({ display_name: 'Mallory says hi', endpoints: ['ws://127.0.0.1:9'] });
     // A DM to the target is refused: no key of its was ever accepted.
     expect((await victim.api.post('/p2p/send', { content: 'x', peer_id: target.peerId })).status).toBe(404);
 
@@ -307,6 +312,33 @@ describe('a hostile linked peer', () => {
     expect(await introducedRow(victim, target.peerId)).toBeDefined();
     const dm = await victim.api.post('/p2p/send', { content: 'for the target only', peer_id: target.peerId });
     expect(dm).toEqual({ status: 404, body: { error: 'Unknown peer: import its invite code first', peer_id: target.peerId } });
+  });
+
+  it('a peer changing its name in a loop is re-announced to the others at most once per interval', async () => {
+    const victim = await startNode();
+    const changer = await trustedRawSession(victim.instance, victim.api, undefined, { from: '127.0.0.4' });
+    const watcher = await trustedRawSession(victim.instance, victim.api, undefined, { from: '127.0.0.5' });
+    // Announcements of the changer that reach the watcher, read up to the answer to a ping.
+    const announced: string[] = [];
+    const readWatcher = async (n: number) => {
+      watcher.send({ t: 'ping', n });
+      await watcher.waitFor((frame) => {
+        if (frame.t === 'introduce') announced.push(...frame.peers.filter((p) => p.peer_id === changer.identity.peerId).map((p) => p.display_name));
+        return frame.t === 'pong' && frame.n === n;
+      });
+    };
+    await readWatcher(1);
+    expect(announced).toEqual(['']);
+    for (let i = 0; i < 20; i++) {
+      changer.send({ t: 'profile', display_name: `name ${i}`, bio: '', device_name: '', device_description: '' });
+    }
+    changer.send({ t: 'ping', n: 2 });
+    await changer.waitFor((frame) => frame.t === 'pong' && frame.n === 2);
+    await readWatcher(3);
+    // The first change goes out at once; the rest wait for the interval (30 s), not one frame each.
+    expect(announced).toEqual(['', 'name 0']);
+    changer.close();
+    watcher.close();
   });
 
   it('a flood of valid introductions is bounded by the verification budget', async () => {
