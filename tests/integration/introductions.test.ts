@@ -14,6 +14,7 @@ import { generateIdentity, type Identity } from '../../protocol/identity.ts';
 import { decodeInvite } from '../../protocol/invite.ts';
 import type { IntroducedPeerEntry } from '../../protocol/mesh/introduction.ts';
 import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
+import { connectApp, setUpAccount } from '../helpers/app-client.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
 import { trustedRawSession } from '../helpers/raw-session.ts';
 
@@ -195,6 +196,41 @@ describe('introductions in a line A–B–C', () => {
       errors: [{ endpoint: `ws://127.0.0.1:${e.instance.meshPort}` }],
     });
     expect(typeof failed.body.message).toBe('string');
+  });
+});
+
+describe('the app link', () => {
+  it('network.introduced, the introduced push and network.connect_introduced', async () => {
+    const [x, y, hub] = await Promise.all([startNode(), startNode(), startNode()]);
+    const app = await connectApp(x.instance.url);
+    try {
+      expect((await setUpAccount(app, x.instance.dataDir, 'xavier', 'correct horse battery')).ok).toBe(true);
+      await link(x, hub);
+      await link(y, hub);
+      await eventually('an introduced push listing Y', async () =>
+        app.pushes.some((p) => p.topic === 'introduced' && p.data.introduced_peers.some((row: any) => row.peer_id === y.peerId)),
+      );
+      const listed = await app.call('network.introduced');
+      expect(listed).toMatchObject({ ok: true, result: { introduced_peers: [{ peer_id: y.peerId, introduced_by: [hub.peerId] }] } });
+      expect(await app.call('network.connect_introduced', { peer_id: generateIdentity(nodeCrypto).peerId })).toMatchObject({
+        ok: false,
+        error: { status: 404, message: 'Peer not found in introduced list' },
+      });
+      expect(await app.call('network.connect_introduced', { peer_id: y.peerId })).toMatchObject({
+        ok: true,
+        result: { status: 'connected', peer_id: y.peerId, direct_attempted: true },
+      });
+      await eventually('an introduced push without Y', async () =>
+        app.pushes.some((p) => p.topic === 'introduced' && p.data.introduced_peers.length === 0),
+      );
+      expect(await app.call('network.set_trust_introduced', { trust_introduced: false })).toEqual({
+        ok: true,
+        result: { status: 'ok', trust_introduced: false },
+      });
+      expect(await app.call('network.set_trust_introduced', { trust_introduced: 'no' })).toMatchObject({ ok: false, error: { status: 400 } });
+    } finally {
+      app.close();
+    }
   });
 });
 
