@@ -135,26 +135,33 @@ export class PeerIntroductions extends EventEmitter<{ changed: [] }> {
 
   /** Checks and stores what a trusted peer told us; emits 'changed' when the table changed. */
   receive(link: Link, frame: ReceivedIntroductions): void {
-    const { store, identity } = this.options;
     if (frame.rejected.length) this.warnMalformed({ peer: link.peerId, count: frame.rejected.length, first: frame.rejected[0]!.reason });
-    let changed = false;
-    for (const entry of frame.peers) {
-      const peerId = entry.peer_id;
-      if (peerId === identity.peerId || peerId === link.peerId || store.peers.get(peerId) || store.forgotten.has(peerId)) continue;
-      const stored = store.introduced.get(peerId);
-      if (stored && !sameKeys(stored, entry)) {
-        // The first verified keys stay: a peer's keys never change, so other keys are someone's lie.
-        this.warnForged({ peer: link.peerId, introduced: peerId, reason: 'keys differ from the ones already verified' });
-        continue;
-      }
-      // A stored row was verified when it was stored: equal keys and binding need no second check.
-      const peer = stored ? decodeIntroduction(entry) : this.verified(link, entry);
-      if (!peer) continue;
-      const outcome = store.introduced.introduce(peer, link.peerId);
-      if (outcome === 'full_total' || outcome === 'full_introducer') this.warnFull({ peer: link.peerId, limit: outcome });
-      else changed = true;
+    // One commit per frame, not one per entry.
+    const outcomes = this.options.store.db.transaction(() => frame.peers.map((entry) => this.take(link, entry)))();
+    if (outcomes.includes(true)) this.emit('changed');
+  }
+
+  /** Stores one entry if it may be; true when that changed what the list shows. */
+  private take(link: Link, entry: IntroducedPeerEntry): boolean {
+    const { store, identity } = this.options;
+    const peerId = entry.peer_id;
+    if (peerId === identity.peerId || peerId === link.peerId || store.peers.get(peerId) || store.forgotten.has(peerId)) return false;
+    const stored = store.introduced.get(peerId);
+    if (stored && !sameKeys(stored, entry)) {
+      // The first verified keys stay: a peer's keys never change, so other keys are someone's lie.
+      this.warnForged({ peer: link.peerId, introduced: peerId, reason: 'keys differ from the ones already verified' });
+      return false;
     }
-    if (changed) this.emit('changed');
+    // A stored row was verified when it was stored: equal keys and binding need no second check.
+    const peer = stored ? decodeIntroduction(entry) : this.verified(link, entry);
+    if (!peer) return false;
+    const outcome = store.introduced.introduce(peer, link.peerId);
+    if (outcome === 'full_total' || outcome === 'full_introducer') {
+      this.warnFull({ peer: link.peerId, limit: outcome });
+      return false;
+    }
+    // A bare refresh changes nothing shown: no push to the browsers for it.
+    return outcome !== 'refreshed';
   }
 
   /** The entry's peer if its keys check out and the link's verification budget allows the check. */

@@ -49,8 +49,11 @@ export interface IntroducedPeerInput {
   deviceName: string;
 }
 
-/** stored: a new row; merged: an existing row took the introducer, endpoints and names; full: refused. */
-export type IntroduceOutcome = 'stored' | 'merged' | 'full_introducer' | 'full_total';
+/**
+ * stored: a new row; merged: an existing row took a new introducer order, endpoints or names;
+ * refreshed: only its time moved (nothing to show); full: refused.
+ */
+export type IntroduceOutcome = 'stored' | 'merged' | 'refreshed' | 'full_introducer' | 'full_total';
 
 interface IntroducedRow {
   peer_id: string;
@@ -139,15 +142,21 @@ export class IntroducedPeerRepository {
     const existing = this.#get.get(peer.peerId, at - this.limits.expiryMs);
     if (existing) {
       const before = parseList(existing.introduced_by).filter((id) => id !== introducer);
-      this.#merge.run({
+      const merged = {
         peerId: peer.peerId,
         endpoints: JSON.stringify(unique([...peer.endpoints, ...parseList(existing.endpoints)]).slice(0, this.limits.endpointsPerRow)),
         displayName: peer.displayName || existing.display_name,
         deviceName: peer.deviceName || existing.device_name,
         introducedBy: JSON.stringify([introducer, ...before].slice(0, this.limits.introducersPerRow)),
         at,
-      });
-      return 'merged';
+      };
+      this.#merge.run(merged);
+      const same =
+        merged.endpoints === existing.endpoints &&
+        merged.displayName === existing.display_name &&
+        merged.deviceName === existing.device_name &&
+        merged.introducedBy === existing.introduced_by;
+      return same ? 'refreshed' : 'merged';
     }
     if (this.#count.get()! >= this.limits.total) return 'full_total';
     if (this.#countBy.get(introducer)! >= this.limits.perIntroducer) return 'full_introducer';

@@ -60,8 +60,12 @@ it('merges a re-introduction: introducer first (capped), fresh endpoints first (
   expect(row.endpoints).toEqual(['ws://a:1', 'ws://b:1', 'ws://new:1']);
   expect(row).toMatchObject({ displayName: 'Peer 1', deviceName: 'device 1', introducedAt: 1_000, updatedAt: 3_000 });
   // The same introducer again moves to the front instead of appearing twice.
-  repo.introduce(peer(1), 'C');
+  expect(repo.introduce(peer(1), 'C')).toBe('merged');
   expect(repo.get('P1')!.introducedBy).toEqual(['C', 'D']);
+  // Nothing new but the time: refreshed (it still keeps the row from expiring).
+  clock = 4_000;
+  expect(repo.introduce(peer(1), 'C')).toBe('refreshed');
+  expect(repo.get('P1')!.updatedAt).toBe(4_000);
 });
 
 it('refuses new rows past the per-introducer cap, leaving other introducers room', () => {
