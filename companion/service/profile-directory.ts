@@ -1,5 +1,4 @@
 import type { ProfileCardView, ProfileSummary } from '../../protocol/app/contract.ts';
-import { cardName } from '../../protocol/mesh/profile-card.ts';
 import type { Store, StoredProfileCard } from '../store/index.ts';
 import { ServiceError } from './errors.ts';
 
@@ -19,15 +18,15 @@ export class ProfileDirectory {
 
   /** Display name, else device name, else null. */
   nameOf(peerId: string): string | null {
-    const held = this.store.profileCards.get(peerId);
-    if (held) return cardName(held.signed.card);
+    const names = this.store.profileCards.names(peerId);
+    if (names) return names.displayName.trim() || names.deviceName.trim() || null;
     return this.store.peers.get(peerId)?.displayName ?? null;
   }
 
   /** Both names, '' when unknown (what introductions carry). */
   describe(peerId: string): { display_name: string; device_name: string } {
-    const held = this.store.profileCards.get(peerId);
-    if (held) return { display_name: held.signed.card.display_name, device_name: held.signed.card.device.name };
+    const names = this.store.profileCards.names(peerId);
+    if (names) return { display_name: names.displayName, device_name: names.deviceName };
     return { display_name: this.store.peers.get(peerId)?.displayName ?? '', device_name: '' };
   }
 

@@ -52,6 +52,7 @@ export class ProfileCardRepository {
   readonly #delete;
   readonly #summaries;
   readonly #sizesAfter;
+  readonly #names;
 
   constructor(db: Database) {
     this.#get = db.prepare<[string], CardRow>('SELECT * FROM profile_cards WHERE peer_id = ?');
@@ -84,6 +85,10 @@ export class ProfileCardRepository {
          json_type(signed, '$.card.avatar') = 'text' AS has_avatar, json_type(signed, '$.card.device.avatar') = 'text' AS has_device_avatar
        FROM profile_cards ORDER BY peer_id`,
     );
+    this.#names = db.prepare<[string], { display_name: string; device_name: string }>(
+      `SELECT json_extract(signed, '$.card.display_name') AS display_name, json_extract(signed, '$.card.device.name') AS device_name
+       FROM profile_cards WHERE peer_id = ?`,
+    );
     this.#sizesAfter = db.prepare<[string], { peer_id: string; size: number }>(
       'SELECT peer_id, length(signed) AS size FROM profile_cards WHERE peer_id > ? ORDER BY peer_id',
     );
@@ -98,6 +103,12 @@ export class ProfileCardRepository {
   head(peerId: string): { updatedAt: number; hash: string } | undefined {
     const row = this.#head.get(peerId);
     return row && { updatedAt: row.updated_at, hash: row.hash };
+  }
+
+  /** A card's two names, read without loading its avatars (message lists ask for every row). */
+  names(peerId: string): { displayName: string; deviceName: string } | undefined {
+    const row = this.#names.get(peerId);
+    return row && { displayName: row.display_name, deviceName: row.device_name };
   }
 
   /** Every held card's owner and version, for `card_digest`. */

@@ -147,7 +147,8 @@ describe('two connections and restarts', () => {
 
   it('what was acknowledged survives kill -9', () => {
     const file = join(dir, 'canopy.db');
-    const script = join(dir, 'crash.ts');
+    // .mts: an ES module like the companion (the store's dependencies export only `import`).
+    const script = join(dir, 'crash.mts');
     writeFileSync(
       script,
       `import { openStore } from ${JSON.stringify(resolve('companion/store/index.ts'))};
@@ -156,7 +157,8 @@ describe('two connections and restarts', () => {
        process.kill(process.pid, 'SIGKILL');`,
     );
     const child = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: process.cwd(), encoding: 'utf8' });
-    expect(child.signal).toBe('SIGKILL');
+    const firstError = child.error?.message ?? child.stderr.split('\n').find((line) => /Error/.test(line));
+    expect(child.signal, `the crash script exited ${child.status}: ${firstError}`).toBe('SIGKILL');
     expect(open(file).settings.get('acknowledged')).toBe(42);
   });
 
