@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ensureBuild } from '../scripts/ensure-build.js';
+import { canonicalizeEndpoint, MAX_ENDPOINTS } from '../protocol/invite.ts';
 import { CANOPY_VERSION } from '../protocol/version.ts';
 import { keyFingerprint } from '../protocol/app/fingerprint.ts';
 import { ALLOWED_ORIGINS_ENV, parseAllowedOrigins } from './api/origin.ts';
@@ -15,7 +16,10 @@ const USAGE = `Canopy ${CANOPY_VERSION}
 
 Usage:
   canopy start [--host HOST] [--port PORT] [--p2p-port PORT] [--data-dir DIR] [--no-discovery]
+               [--advertise URL[,URL...]]
       Run this instance: web UI + REST API on PORT (default 7770), mesh on PORT+1.
+      --advertise (or CANOPY_ADVERTISE) replaces the mesh endpoints offered in invites, handshakes,
+      introductions and mDNS, e.g. ws://203.0.113.7:9771 for a port forward or a VPN address.
       LAN discovery (mDNS) follows HOST: loopback only unless HOST is a LAN or wildcard address;
       --no-discovery (or CANOPY_DISCOVERY=off) turns it off.
   canopy keys create [--permissions LIST] [--name NAME] [--expires-days N] [--data-dir DIR]
@@ -29,6 +33,7 @@ Usage:
       fails once the account exists.
 
 Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY_RELAY_POLICY, CANOPY_DISCOVERY,
+  CANOPY_ADVERTISE,
   ${ALLOWED_ORIGINS_ENV} (comma-separated origins, e.g. https://canopy.example.com, whose pages
   may use the web app and REST besides the companion's own address),
   CANOPY_HEADERS_TIMEOUT_MS, CANOPY_IDLE_TIMEOUT_MS, CANOPY_MAX_SOCKETS (socket limits of both
@@ -44,6 +49,20 @@ function port(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** `--advertise` / CANOPY_ADVERTISE: comma-separated mesh endpoints, each checked as an invite's would be. */
+function advertiseOption(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const endpoints = value.split(',').map((entry) => {
+    try {
+      return canonicalizeEndpoint(entry);
+    } catch (error) {
+      throw new UsageError(`Invalid --advertise: ${(error as Error).message}`);
+    }
+  });
+  if (endpoints.length > MAX_ENDPOINTS) throw new UsageError(`Invalid --advertise: at most ${MAX_ENDPOINTS} endpoints`);
+  return [...new Set(endpoints)];
+}
+
 const dataDirOf = (flag: string | undefined) => flag ?? process.env.CANOPY_DATA_DIR ?? 'data';
 
 async function start(args: string[]): Promise<number> {
@@ -56,6 +75,7 @@ async function start(args: string[]): Promise<number> {
       'mesh-port': { type: 'string' },
       'data-dir': { type: 'string' },
       'no-discovery': { type: 'boolean' },
+      advertise: { type: 'string' },
     },
   });
   const discovery = process.env.CANOPY_DISCOVERY ?? 'on';
@@ -67,6 +87,7 @@ async function start(args: string[]): Promise<number> {
   if (!(RELAY_POLICIES as readonly string[]).includes(relayPolicy)) {
     throw new UsageError(`Invalid CANOPY_RELAY_POLICY: ${relayPolicy}. Use: ${RELAY_POLICIES.join(', ')}`);
   }
+  const advertise = advertiseOption(values.advertise ?? process.env.CANOPY_ADVERTISE);
   const allowedOrigins = (() => {
     try {
       return parseAllowedOrigins(process.env[ALLOWED_ORIGINS_ENV]);
@@ -91,12 +112,14 @@ async function start(args: string[]): Promise<number> {
     dataDir: dataDirOf(values['data-dir']),
     relayPolicy: relayPolicy as RelayPolicy,
     discovery: !values['no-discovery'] && discovery === 'on',
+    advertise,
   });
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   process.stdout.write(
     `Canopy ${CANOPY_VERSION} running as peer ${companion.identity.peerId}\n` +
       `  Web UI and REST API: http://${shown}:${webPort}\n` +
       `  Mesh listener:       ws://${host}:${meshPort}/p2p\n` +
+      (advertise ? `  Advertised as:       ${advertise.join(', ')}\n` : '') +
       `  Data:                ${companion.paths.deviceDir}\n` +
       `  Key fingerprint:     ${keyFingerprint(nodeCrypto, companion.identity.x25519.publicKey)} (the web app shows it at login)\n`,
   );

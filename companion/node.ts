@@ -14,6 +14,11 @@ import { ConsentGate } from './mesh/consent.ts';
 import { LinkManager } from './mesh/link-manager.ts';
 import { ActivityLog, recordLinkActivity } from './mesh/activity.ts';
 import { Reconnector } from './mesh/reconnector.ts';
+import { Broker } from './mesh/broker.ts';
+import { CircuitDialer } from './mesh/circuit-dialer.ts';
+import { CircuitMux } from './mesh/circuit-mux.ts';
+import { RelayCircuits, type RelayLimits } from './mesh/relay-circuits.ts';
+import { RelayRoutes } from './mesh/relay-routes.ts';
 import { ProfileCards } from './mesh/profile-cards.ts';
 import { PeerIntroductions } from './mesh/peer-introductions.ts';
 import { SyncEngine } from './mesh/sync.ts';
@@ -42,6 +47,10 @@ export interface CompanionConfig {
   allowedOrigins?: string[];
   /** LAN discovery over mDNS (default on; `--no-discovery` / CANOPY_DISCOVERY=off). */
   discovery?: boolean;
+  /** Mesh endpoints to advertise instead of those derived from `host` (`--advertise`, CANOPY_ADVERTISE). */
+  advertise?: string[];
+  /** What this node carries as a relay (default DEFAULT_RELAY_LIMITS; CANOPY_RELAY_* in the CLI). */
+  relayLimits?: RelayLimits;
 }
 
 export interface Companion {
@@ -73,7 +82,7 @@ export function openInstance(dataDir: string, options: { quiet?: boolean } = {})
 export async function startCompanion(config: CompanionConfig): Promise<Companion> {
   const { paths, log, identity, store } = openInstance(config.dataDir, { quiet: config.quiet });
   const crypto = nodeCrypto;
-  const endpoints = advertisedEndpoints(config.host, config.meshPort);
+  const endpoints = config.advertise ?? advertisedEndpoints(config.host, config.meshPort);
   const socketLimits = config.socketLimits ?? DEFAULT_SOCKET_LIMITS;
   const manager: LinkManager = new LinkManager({
     socketLimits,
@@ -98,11 +107,25 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const directory = new ProfileDirectory(store);
   profiles.onChange = () => profileCards.refreshOwn();
   const introductions = new PeerIntroductions({ crypto, identity, store, manager, log, describe: (peerId) => directory.describe(peerId) });
+  // Brokering and relay circuits (guide §8); the policy is read when a request comes.
+  const relayPolicy = (): RelayPolicy => network.relayPolicy();
+  const circuits = new CircuitMux(identity.peerId);
+  const relay = new RelayCircuits({ mux: circuits, manager, log, policy: relayPolicy, limits: config.relayLimits });
+  const circuitDialer = new CircuitDialer({ mux: circuits, manager, log });
+  const broker = new Broker({ manager, log, activity, policy: relayPolicy, mayDial: (peerId) => !reconnector.isPaused(peerId) && !store.forgotten.has(peerId) });
+  const routes = new RelayRoutes({ manager, store, broker, dialer: circuitDialer, activity, log });
+  reconnector.relayFallback = async (peerId) => {
+    const outcome = await routes.circuit(peerId);
+    return outcome.status === 'relayed' ? { via: outcome.via } : null;
+  };
 
   // Only trusted links come up: the consent gate saved their keys and endpoints on admission.
   manager.on('up', (link) => {
     store.peers.markConnected(link.peerId, link.info.endpoint, Date.now());
-    reconnector.linkUp(link.peerId);
+    reconnector.linkUp(link.peerId, link.info.via);
+    routes.noteRelayed(link);
+    // A relay is back: the peers it carried are tried again now rather than at their next backoff.
+    if (!link.info.via) for (const peerId of routes.relayedThrough(link.peerId)) reconnector.retrySoon(peerId);
     sync.linkUp(link);
     profileCards.linkUp(link);
     introductions.linkUp(link);
@@ -114,10 +137,25 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
         case 'card_request':
         case 'profile':
           profileCards.receive(link, frame);
-          introductions.namesMayHaveChanged(link.peerId);
           break;
         case 'introduce':
           introductions.receive(link, frame);
+          break;
+        case 'circuit_open':
+          relay.open(link, frame);
+          break;
+        case 'circuit_incoming':
+          circuitDialer.accept(link, frame);
+          break;
+        case 'circuit_accept':
+        case 'circuit_data':
+        case 'circuit_close':
+          circuits.dispatch(link, frame);
+          break;
+        case 'broker_request':
+        case 'broker_intro':
+        case 'broker_result':
+          broker.receive(link, frame);
           break;
         default:
           sync.handleFrame(link, frame);
@@ -130,7 +168,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   });
   recordLinkActivity(manager, activity);
 
-  const discovery = new LanDiscovery({ peerId: identity.peerId, host: config.host, meshPort: config.meshPort, log });
+  const discovery = new LanDiscovery({ peerId: identity.peerId, host: config.host, meshPort: config.meshPort, advertise: config.advertise, log });
   const network = new NetworkService({
     discovery,
     log,
@@ -143,6 +181,13 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     meshPort: config.meshPort,
     advertisedEndpoints: endpoints,
     defaultRelayPolicy: config.relayPolicy,
+    relay: {
+      activeRelays: () => routes.activeRelays(),
+      carried: () => relay.carried(),
+      policyChanged: (policy) => {
+        if (policy !== 'full_relay') relay.closeAll('relay_disabled', 'the relay policy changed');
+      },
+    },
     startedAt: Date.now(),
   });
   const peerManagement = new PeerManagement({
@@ -155,7 +200,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       pushIntroduced();
     },
   });
-  const introductionService = new IntroductionService({ store, manager, consent });
+  const introductionService = new IntroductionService({ store, manager, consent, routes, nameOf: (peerId) => directory.nameOf(peerId) });
   const messages = new MessageService(crypto, identity, store, manager, sync, (peerId) => directory.nameOf(peerId));
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId, log);
@@ -203,7 +248,10 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   manager.on('up', pushIntroduced);
   manager.on('down', pushIntroduced);
   introductions.on('changed', pushIntroduced);
+  introductionService.on('progress', (progress) => appServer.broadcast('connect_progress', progress));
   profileCards.on('changed', (peerId) => {
+    // A linked peer's names may arrive through another link: its introductions follow them.
+    introductions.namesMayHaveChanged(peerId);
     pushPeers();
     const held = appServer.hasListeners ? store.profileCards.get(peerId) : undefined;
     if (held) appServer.broadcast('profile', cardView(held));

@@ -30,3 +30,6 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
 }
+
+/** The base64url alphabet, unpadded (what b64urlEncode writes). */
+export const B64URL_PATTERN = /^[A-Za-z0-9_-]*$/;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fromUtf8, utf8 } from './bytes.ts';
+import { B64URL_PATTERN, fromUtf8, utf8 } from './bytes.ts';
 import { canonicalJson, nestedDeeperThan } from './canonical.ts';
 import {
   CHANNEL_NAME_PATTERN,
@@ -12,6 +12,7 @@ import {
 } from './events.ts';
 import { Ed25519KeySchema, PeerIdSchema, SignatureSchema } from './key-schemas.ts';
 import { checkIntroductions, IntroduceFrameSchema, type IntroducedPeerEntry, type ReceivedIntroductions } from './mesh/introduction.ts';
+import { relayFrameSchemas } from './mesh/relay.ts';
 import type { VersionVector } from './mesh/vectors.ts';
 import {
   CardDigestEntrySchema,
@@ -51,7 +52,6 @@ export const MAX_SYNC_AUTHORS = 4096;
 export const MAX_SYNC_PAGE_ENTRIES = 4096;
 export const MAX_REASON_LENGTH = 200;
 
-const B64URL_PATTERN = /^[A-Za-z0-9_-]*$/;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -212,6 +212,8 @@ const frameSchemas = {
   }),
   // Peers the sender is linked with (protocol/mesh/introduction.ts); each entry is checked on its own.
   introduce: IntroduceFrameSchema,
+  // Brokering and relay circuits (protocol/mesh/relay.ts).
+  ...relayFrameSchemas,
 } as const;
 
 type WireFrame = { [K in keyof typeof frameSchemas]: z.infer<(typeof frameSchemas)[K]> }[keyof typeof frameSchemas];

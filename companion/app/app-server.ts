@@ -19,7 +19,7 @@ import type { Logger } from '../logger.ts';
 import { limitWarning } from '../rate-limited-log.ts';
 import { ServiceError } from '../service/errors.ts';
 import type { Store } from '../store/index.ts';
-import { WsInbox } from '../transport/inbox.ts';
+import { MessageInbox } from '../transport/inbox.ts';
 import { HandshakeError, noiseExchange } from '../transport/noise-exchange.ts';
 import { CloseCode } from '../transport/secure-channel.ts';
 import { endWithJsonError } from '../http-server.ts';
@@ -117,7 +117,7 @@ export class AppServer {
   }
 
   private async accept(ws: WebSocket, address: string, releasePending: () => void): Promise<void> {
-    const inbox = new WsInbox(ws);
+    const inbox = new MessageInbox(ws);
     ws.on('error', () => {});
     const hello: CompanionHello = {
       peer_id: this.identity.peerId,

@@ -133,6 +133,7 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   }),
   'network.relay_status': method({ params: none, handle: ({ services }) => services.network.relayStatus() }),
   'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.network.setRelayPolicy(p.policy) }),
+  'network.promote_direct': method({ params: PeerRequest, handle: ({ services }, p) => services.network.promoteDirect(p.peer_id) }),
 
   'messages.send': method({
     params: SendRequestSchema.extend({

@@ -3,7 +3,7 @@ import { decodeClientFrame, encodeAppFrame } from '../../protocol/app/frames.ts'
 import type { WebSocket } from 'ws';
 import type { SecureTransport } from '../../protocol/noise/index.ts';
 import type { DeviceRecord } from '../store/index.ts';
-import type { WsInbox } from '../transport/inbox.ts';
+import type { MessageInbox } from '../transport/inbox.ts';
 import { SecureChannel, type FrameCodec } from '../transport/secure-channel.ts';
 
 export type AppRequest = Extract<ClientFrame, { t: 'req' }>;
@@ -25,7 +25,7 @@ export class AppSession extends SecureChannel<AppRequest, Outgoing> {
 
   constructor(
     ws: WebSocket,
-    inbox: WsInbox,
+    inbox: MessageInbox,
     transport: SecureTransport,
     readonly deviceKey: Uint8Array,
     readonly label: string,

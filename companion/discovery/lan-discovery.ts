@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import { PEER_ID_PATTERN } from '../../protocol/events.ts';
+import { canonicalizeEndpoints } from '../../protocol/invite.ts';
 import { CANOPY_VERSION, CAPABILITIES } from '../../protocol/version.ts';
 import type { Logger } from '../logger.ts';
 import { isLoopbackHost, meshEndpoint } from '../service/endpoints.ts';
@@ -16,6 +17,8 @@ export interface LanDiscoveryOptions {
   /** The web/mesh host: loopback keeps mDNS on loopback, anything else uses the LAN. */
   host: string;
   meshPort: number;
+  /** `--advertise`: published in TXT `endpoints` (and its first port as the service port) instead of our addresses. */
+  advertise?: string[];
   log: Logger;
   limits?: DiscoveredPeersLimits;
   /** How often the browser asks again, so live peers refresh and silent ones expire. */
@@ -23,6 +26,8 @@ export interface LanDiscoveryOptions {
 }
 
 const DEFAULT_REFRESH_MS = 30_000;
+/** A TXT string is at most 255 bytes; anything longer is not a record we wrote. */
+const MAX_TXT_ENDPOINTS_CHARS = 255;
 
 /**
  * Advertises this node as `_canopy._tcp` (TXT peer_id, version, capabilities) and browses for others.
@@ -49,6 +54,7 @@ export class LanDiscovery extends EventEmitter<{ changed: [] }> {
 
   start(): void {
     const onError = (error: unknown) => this.fail(error);
+    const advertise = this.options.advertise?.length ? this.options.advertise : undefined;
     try {
       // On loopback: send from 127.0.0.1 but receive on 0.0.0.0, or no multicast arrives (stack-check §7).
       // Its typings name the service options, but the object goes to multicast-dns, which takes interface/bind.
@@ -63,8 +69,13 @@ export class LanDiscovery extends EventEmitter<{ changed: [] }> {
         name: `canopy-${this.options.peerId}`,
         type: SERVICE_TYPE,
         protocol: 'tcp',
-        port: this.options.meshPort,
-        txt: { peer_id: this.options.peerId, version: CANOPY_VERSION, capabilities: CAPABILITIES.join(',') },
+        port: advertise ? Number(new URL(advertise[0]!).port) : this.options.meshPort,
+        txt: {
+          peer_id: this.options.peerId,
+          version: CANOPY_VERSION,
+          capabilities: CAPABILITIES.join(','),
+          ...(advertise ? { endpoints: fitTxt(advertise) } : {}),
+        },
       });
       service.on('error', onError);
       this.browse();
@@ -135,8 +146,17 @@ export class LanDiscovery extends EventEmitter<{ changed: [] }> {
     if (this.peers.seen({ peerId, endpoints, version, capabilities })) this.emit('changed');
   }
 
-  /** Where to dial: the advertised IPv4 addresses and the packet's source, kept on loopback when we are. */
+  /**
+   * Where to dial: the endpoints its TXT record names (an `--advertise`d port forward or VPN
+   * address), else its IPv4 addresses and the packet's source with its port; kept on loopback when
+   * we are. Unverified either way: Connect dials with the TXT peer ID as the expected one.
+   */
   private endpointsOf(service: Service): string[] {
+    const named = (service.txt as Record<string, unknown> | undefined)?.endpoints;
+    if (typeof named === 'string' && named.length <= MAX_TXT_ENDPOINTS_CHARS) {
+      const endpoints = canonicalizeEndpoints(named.split(','));
+      return (this.loopbackOnly ? endpoints.filter((endpoint) => isLoopbackHost(new URL(endpoint).hostname)) : endpoints).slice(0, 4);
+    }
     const candidates = [service.referer?.address, ...(service.addresses ?? [])].filter(
       (address): address is string => typeof address === 'string' && /^\d{1,3}(\.\d{1,3}){3}$/.test(address),
     );
@@ -156,4 +176,14 @@ export class LanDiscovery extends EventEmitter<{ changed: [] }> {
 function claimedPeerId(service: Service): string | null {
   const peerId = (service.txt as Record<string, unknown> | undefined)?.peer_id;
   return typeof peerId === 'string' && PEER_ID_PATTERN.test(peerId) ? peerId : null;
+}
+
+/** As many endpoints as fit one TXT string, in order. */
+function fitTxt(endpoints: string[]): string {
+  let text = endpoints[0]!;
+  for (const endpoint of endpoints.slice(1)) {
+    if (text.length + 1 + endpoint.length > MAX_TXT_ENDPOINTS_CHARS) break;
+    text += `,${endpoint}`;
+  }
+  return text;
 }

@@ -62,8 +62,9 @@ export class ConsentGate extends EventEmitter<{ changed: [] }> {
       store.peers.saveFromHandshake(handshakeKeys(link), known.trust);
       return 'trusted';
     }
-    // Only our own outbound dial, whose handshake proved the key behind the expected peer ID.
-    const chosenTrust = link.info.direction === 'outbound' ? this.chosen.get(link.peerId) : undefined;
+    // A peer the user is connecting to right now: our dial (direct or through a relay), or its own
+    // dial back to us when a broker passed our endpoints on; the handshake proved its peer ID.
+    const chosenTrust = this.chosen.get(link.peerId);
     if (chosenTrust) {
       store.db.transaction(() => {
         store.peers.saveFromHandshake(handshakeKeys(link), chosenTrust);

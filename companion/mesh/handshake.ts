@@ -1,4 +1,3 @@
-import type { WebSocket } from 'ws';
 import { b58decode, b58encode, b64urlDecode, b64urlEncode, utf8 } from '../../protocol/bytes.ts';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import { parseHandshakePayload, type HandshakePayload } from '../../protocol/frames.ts';
@@ -6,7 +5,8 @@ import { peerIdMatches, verifyBinding, type Identity, type PublicIdentity } from
 import { inviteProof } from '../../protocol/invite-proof.ts';
 import { CANOPY_NOISE_PROLOGUE, type SecureTransport } from '../../protocol/noise/index.ts';
 import { CANOPY_VERSION, CAPABILITIES, PROTOCOL_VERSION } from '../../protocol/version.ts';
-import type { WsInbox } from '../transport/inbox.ts';
+import type { MessageInbox } from '../transport/inbox.ts';
+import type { MessageSocket } from '../transport/message-socket.ts';
 import { HandshakeError, noiseExchange } from '../transport/noise-exchange.ts';
 
 export { HandshakeError } from '../transport/noise-exchange.ts';
@@ -45,7 +45,7 @@ export function localHandshakePayload(identity: Identity, endpoints: string[]): 
  * The mesh handshake: each side's payload proves that its peer_id hashes from its Ed25519 key and
  * that this Ed25519 key signed the X25519 static key Noise just authenticated.
  */
-export async function runHandshake(ws: WebSocket, inbox: WsInbox, options: HandshakeOptions): Promise<HandshakeResult> {
+export async function runHandshake(ws: MessageSocket, inbox: MessageInbox, options: HandshakeOptions): Promise<HandshakeResult> {
   const { crypto, identity } = options;
   const result = await noiseExchange(ws, inbox, {
     crypto,

@@ -9,7 +9,8 @@ import type { Logger } from '../logger.ts';
 import { limitWarning } from '../rate-limited-log.ts';
 import { addressKey, HandshakeSlots } from '../transport/connection-limits.ts';
 import { HandshakeError, runHandshake } from './handshake.ts';
-import { WsInbox } from '../transport/inbox.ts';
+import { MessageInbox } from '../transport/inbox.ts';
+import type { MessageSocket } from '../transport/message-socket.ts';
 import { CloseCode, Link, type KeepaliveTimes } from './link.ts';
 
 export const MESH_PATH = '/p2p';
@@ -135,7 +136,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   async dial(endpoint: string, expectedPeerId?: string, options: { signal?: AbortSignal } = {}): Promise<Link> {
     const url = new URL(MESH_PATH, endpoint).toString();
     const ws = new WebSocket(url, { maxPayload: MAX_WS_PAYLOAD, perMessageDeflate: false });
-    const inbox = new WsInbox(ws);
+    const inbox = new MessageInbox(ws);
     ws.on('error', () => {}); // surfaced through the open/handshake promises below
     let secured = false;
     let stopped: string | null = null;
@@ -189,7 +190,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
 
   private async accept(ws: WebSocket, request: IncomingMessage): Promise<void> {
     const remoteAddress = request.socket.remoteAddress ?? null;
-    const inbox = new WsInbox(ws);
+    const inbox = new MessageInbox(ws);
     ws.on('error', () => {});
     if (this.closing) {
       ws.terminate();
@@ -213,11 +214,35 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
     }
   }
 
+  /**
+   * Runs the mesh handshake inside a relay circuit (mesh/circuit-dialer.ts) and adopts the link
+   * like any other: the same checks of the peer's identity, the same consent. An inbound one takes
+   * a handshake slot counted against the relay, as a socket's is against its host.
+   */
+  async secureCircuit(
+    socket: MessageSocket,
+    inbox: MessageInbox,
+    where: { direction: 'inbound' | 'outbound'; via: string; expectedPeerId?: string },
+  ): Promise<Link> {
+    if (where.direction === 'outbound') return this.secure(socket, inbox, { ...where, endpoint: null, remoteAddress: null });
+    const taken = this.handshakeSlots.take(`relay:${where.via}`, () => socket.terminate());
+    if (!taken) {
+      socket.close(CloseCode.goingAway, 'busy');
+      throw new HandshakeError('timeout', 'Too many handshakes in progress');
+    }
+    taken.slot.started();
+    try {
+      return await this.secure(socket, inbox, { ...where, endpoint: null, remoteAddress: null });
+    } finally {
+      taken.slot.release();
+    }
+  }
+
   /** Runs the Noise handshake on an open socket and adopts the link; on failure closes the socket with the reason. */
   private async secure(
-    ws: WebSocket,
-    inbox: WsInbox,
-    where: { direction: 'inbound' | 'outbound'; endpoint: string | null; remoteAddress: string | null; expectedPeerId?: string },
+    ws: MessageSocket,
+    inbox: MessageInbox,
+    where: { direction: 'inbound' | 'outbound'; endpoint: string | null; remoteAddress: string | null; via?: string; expectedPeerId?: string },
   ): Promise<Link> {
     try {
       const result = await runHandshake(ws, inbox, {
@@ -233,6 +258,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
         direction: where.direction,
         endpoint: where.endpoint,
         remoteAddress: where.remoteAddress,
+        via: where.via ?? null,
         payload: result.payload,
         connectedAt: Date.now(),
       }, this.options.keepalive);
@@ -281,8 +307,11 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
   private adoptTrusted(link: Link): void {
     const existing = this.links.get(link.peerId);
     if (existing) {
+      // A direct link always replaces a relayed one (both sides see the same), else the rule above.
       const keepNew =
-        this.initiatorOf(link) === this.initiatorOf(existing) || this.initiatorOf(link) < this.initiatorOf(existing);
+        Boolean(link.info.via) !== Boolean(existing.info.via)
+          ? !link.info.via
+          : this.initiatorOf(link) === this.initiatorOf(existing) || this.initiatorOf(link) < this.initiatorOf(existing);
       const loser = keepNew ? existing : link;
       this.links.delete(link.peerId);
       loser.close(CloseCode.duplicate, 'duplicate link');
@@ -308,6 +337,7 @@ export class LinkManager extends EventEmitter<LinkManagerEvents> {
       peer: link.peerId,
       direction: link.info.direction,
       endpoint: link.info.endpoint ?? link.info.remoteAddress ?? undefined,
+      via: link.info.via ?? undefined,
     });
     this.emit('up', link);
   }

@@ -1,8 +1,8 @@
-import type { WebSocket } from 'ws';
 import { decodeFrame, encodeFrame, type Frame, type HandshakePayload, type ReceivedFrame } from '../../protocol/frames.ts';
 import type { PublicIdentity } from '../../protocol/identity.ts';
 import type { SecureTransport } from '../../protocol/noise/index.ts';
-import type { WsInbox } from '../transport/inbox.ts';
+import type { MessageInbox } from '../transport/inbox.ts';
+import type { MessageSocket } from '../transport/message-socket.ts';
 import { SecureChannel, type FrameCodec, type KeepaliveTimes } from '../transport/secure-channel.ts';
 
 export { CloseCode, DEFAULT_KEEPALIVE, type KeepaliveTimes } from '../transport/secure-channel.ts';
@@ -17,6 +17,8 @@ export interface LinkInfo {
   /** The endpoint we dialled (outbound links only). */
   endpoint: string | null;
   remoteAddress: string | null;
+  /** The peer whose circuit carries this link (mesh/relay-circuits.ts); null for a direct link. */
+  via: string | null;
   payload: HandshakePayload;
   connectedAt: number;
 }
@@ -27,7 +29,7 @@ const meshCodec: FrameCodec<ReceivedLinkFrame, LinkFrame> = { encode: encodeFram
 export class Link extends SecureChannel<ReceivedLinkFrame, LinkFrame> {
   readonly peerId: string;
 
-  constructor(ws: WebSocket, inbox: WsInbox, transport: SecureTransport, readonly info: LinkInfo, keepalive?: KeepaliveTimes) {
+  constructor(ws: MessageSocket, inbox: MessageInbox, transport: SecureTransport, readonly info: LinkInfo, keepalive?: KeepaliveTimes) {
     super(ws, inbox, transport, meshCodec, keepalive);
     this.peerId = info.remote.peerId;
   }

@@ -16,6 +16,7 @@ import { limitWarning } from '../rate-limited-log.ts';
 import type { Store } from '../store/index.ts';
 import type { Link } from './link.ts';
 import type { LinkManager } from './link-manager.ts';
+import { TokenBucket } from '../token-bucket.ts';
 
 /** What we tell others a peer is called; the profile layer decides where names come from. */
 export type DescribePeer = (peerId: string) => { display_name: string; device_name: string };
@@ -29,29 +30,6 @@ export type DescribePeer = (peerId: string) => { display_name: string; device_na
 export const INTRODUCTION_VERIFY_BUDGET = { burst: 64, perSecond: 1 };
 /** A peer whose names keep changing is re-announced to the others at most this often. */
 export const REANNOUNCE_INTERVAL_MS = 30_000;
-
-class TokenBucket {
-  private tokens: number;
-  private at: number;
-
-  constructor(
-    private readonly burst: number,
-    private readonly perSecond: number,
-    private readonly now: () => number,
-  ) {
-    this.tokens = burst;
-    this.at = now();
-  }
-
-  take(): boolean {
-    const now = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
-    this.at = now;
-    if (this.tokens < 1) return false;
-    this.tokens--;
-    return true;
-  }
-}
 
 export interface PeerIntroductionsOptions {
   crypto: CryptoBackend;

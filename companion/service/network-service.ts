@@ -1,4 +1,4 @@
-import type { PeerSummary } from '../../protocol/app/contract.ts';
+import type { CarriedCircuit, PeerSummary, PromoteResult } from '../../protocol/app/contract.ts';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import { b58encode, b64urlEncode } from '../../protocol/bytes.ts';
 import { decodeInvite, encodeInvite, InviteError, canonicalizeEndpoint } from '../../protocol/invite.ts';
@@ -9,6 +9,7 @@ import type { LanDiscovery } from '../discovery/lan-discovery.ts';
 import type { Logger } from '../logger.ts';
 import type { ConsentGate } from '../mesh/consent.ts';
 import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst } from '../mesh/dial-race.ts';
+import type { Link } from '../mesh/link.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { Reconnector } from '../mesh/reconnector.ts';
 import { ProvenKeyConflictError, type Store } from '../store/index.ts';
@@ -30,6 +31,12 @@ export interface NetworkServiceOptions {
   meshPort: number;
   advertisedEndpoints: string[];
   defaultRelayPolicy: RelayPolicy;
+  /** The relay's state and a hook for policy changes (mesh/relay-circuits.ts, mesh/relay-routes.ts). */
+  relay?: {
+    activeRelays(): Record<string, string>;
+    carried(): CarriedCircuit[];
+    policyChanged(policy: RelayPolicy): void;
+  };
   startedAt: number;
 }
 
@@ -204,7 +211,8 @@ export class NetworkService {
       capabilities: link.info.payload.capabilities,
       direction: link.info.direction,
       endpoint: link.info.endpoint,
-      connection: 'direct',
+      connection: link.info.via ? 'relayed' : 'direct',
+      via: link.info.via,
       connected_at: new Date(link.info.connectedAt).toISOString(),
     }));
     const connected = new Set(links.map((link) => link.peerId));
@@ -327,7 +335,8 @@ export class NetworkService {
       display_name: peer.displayName,
       endpoints: peer.endpoints,
       connected: Boolean(manager.get(peer.peerId)),
-      connection: manager.get(peer.peerId) ? ('direct' as const) : null,
+      connection: connectionOf(manager.get(peer.peerId)),
+      via: manager.get(peer.peerId)?.info.via ?? null,
       source: peer.source,
       trust: peer.trust,
       last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
@@ -359,6 +368,29 @@ export class NetworkService {
     return { status: 'scheduled' };
   }
 
+  /**
+   * = POST /p2p/promote_direct: dials a peer's own endpoints now; a direct link replaces a relayed
+   * one (and closes its circuit). 404 for an unknown peer, 400 without endpoints, 502 if none answered.
+   */
+  async promoteDirect(peerId: string): Promise<PromoteResult> {
+    const { store, manager, reconnector } = this.options;
+    const peer = store.peers.get(peerId);
+    if (!peer) throw new ServiceError(404, 'Unknown peer', { peer_id: peerId });
+    const wasRelayed = Boolean(manager.get(peerId)?.info.via);
+    if (peer.endpoints.length === 0) {
+      throw new ServiceError(400, 'No known endpoints for this peer', { status: 'no_endpoints', peer_id: peerId, was_relayed: wasRelayed });
+    }
+    const outcome = await reconnector.promoteNow(peerId);
+    if (outcome.status === 'connected') return { status: 'direct', peer_id: peerId, endpoint: outcome.endpoint ?? manager.get(peerId)?.info.endpoint ?? null, was_relayed: wasRelayed };
+    throw new ServiceError(502, 'Could not reach this peer directly', {
+      status: 'failed',
+      peer_id: peerId,
+      was_relayed: wasRelayed,
+      endpoints_tried: peer.endpoints,
+      errors: outcome.status === 'failed' ? outcome.errors : [],
+    });
+  }
+
   relayPolicy(): RelayPolicy {
     return this.options.store.settings.get<RelayPolicy>('relay_policy') ?? this.options.defaultRelayPolicy;
   }
@@ -368,13 +400,27 @@ export class NetworkService {
       throw new ServiceError(400, `Invalid policy. Use: ${RELAY_POLICIES.join(', ')}`);
     }
     this.options.store.settings.set('relay_policy', policy);
+    this.options.relay?.policyChanged(policy as RelayPolicy);
     return { status: 'ok', relay_policy: policy };
   }
 
+  /**
+   * = GET /p2p/relay_status: our peers reached through a relay (`active_relays`, and the same as
+   * next hops in `routing_table`), and the circuits this node carries for others with their bytes.
+   */
   relayStatus() {
-    // Relaying itself arrives with the relay issue; until then no routes exist to report.
-    return { relay_policy: this.relayPolicy(), active_relays: {}, routing_table: {} };
+    const active = this.options.relay?.activeRelays() ?? {};
+    return {
+      relay_policy: this.relayPolicy(),
+      active_relays: active,
+      routing_table: { ...active },
+      carried_circuits: this.options.relay?.carried() ?? [],
+    };
   }
+}
+
+function connectionOf(link: Link | undefined): 'direct' | 'relayed' | null {
+  return link ? (link.info.via ? 'relayed' : 'direct') : null;
 }
 
 function noRequest(peerId: string): ServiceError {

@@ -1,23 +1,23 @@
-import type { RawData, WebSocket } from 'ws';
+import type { MessageSocket } from './message-socket.ts';
 
 export class InboxClosedError extends Error {}
 export class InboxTimeoutError extends Error {}
 
-const toBytes = (data: RawData): Uint8Array =>
-  Array.isArray(data) ? new Uint8Array(Buffer.concat(data)) : new Uint8Array(data as ArrayBuffer | Buffer);
+const toBytes = (data: Buffer | ArrayBuffer | Buffer[]): Uint8Array =>
+  Array.isArray(data) ? new Uint8Array(Buffer.concat(data)) : new Uint8Array(data);
 
 /**
  * Buffers a socket's binary messages from the moment it opens, so that nothing is lost between
  * the handshake (which pulls messages one at a time) and the link (which takes a push handler).
  * A text message is a protocol violation: every Canopy frame is binary.
  */
-export class WsInbox {
+export class MessageInbox {
   private queue: Uint8Array[] = [];
   private waiter: ((message: Uint8Array | Error) => void) | null = null;
   private sink: ((message: Uint8Array) => void) | null = null;
   private closedReason: string | null = null;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: MessageSocket) {
     ws.on('message', (data, isBinary) => {
       if (!isBinary) {
         ws.close(4000, 'protocol violation: text frame');

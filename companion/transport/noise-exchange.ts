@@ -1,7 +1,7 @@
-import type { WebSocket } from 'ws';
 import type { CryptoBackend, KeyPair } from '../../protocol/crypto/types.ts';
 import { SecureTransport, XXHandshake } from '../../protocol/noise/index.ts';
-import { InboxTimeoutError, type WsInbox } from './inbox.ts';
+import { InboxTimeoutError, type MessageInbox } from './inbox.ts';
+import type { MessageSocket } from './message-socket.ts';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Both clients send message 1 as soon as the socket opens; a silent socket gives its slot back soon. */
@@ -54,11 +54,11 @@ export interface NoiseExchangeResult<T> {
 }
 
 /**
- * Noise XX over one WebSocket: -> e / <- e, ee, s, es + responder payload / -> s, se + initiator
+ * Noise XX over one socket: -> e / <- e, ee, s, es + responder payload / -> s, se + initiator
  * payload. The initiator checks the responder before revealing itself. Fresh ephemerals on both
  * sides make a recorded handshake worthless to replay.
  */
-export async function noiseExchange<T>(ws: WebSocket, inbox: WsInbox, options: NoiseExchangeOptions<T>): Promise<NoiseExchangeResult<T>> {
+export async function noiseExchange<T>(ws: MessageSocket, inbox: MessageInbox, options: NoiseExchangeOptions<T>): Promise<NoiseExchangeResult<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   const receive = () => inbox.next(Math.max(1, deadline - Date.now()));
   const noise = new XXHandshake(options.crypto, { initiator: options.initiator, staticKey: options.staticKey, prologue: options.prologue });

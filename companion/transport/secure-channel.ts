@@ -1,6 +1,6 @@
-import type { WebSocket } from 'ws';
 import type { SecureTransport } from '../../protocol/noise/index.ts';
-import type { WsInbox } from './inbox.ts';
+import type { MessageInbox } from './inbox.ts';
+import type { MessageSocket } from './message-socket.ts';
 
 /** WebSocket close codes for the reasons a secure channel ends; the reason text is for humans. */
 export const CloseCode = {
@@ -35,7 +35,7 @@ export interface FrameCodec<In, Out> {
 }
 
 /**
- * An authenticated, encrypted WebSocket after its Noise handshake: typed frames both ways through
+ * An authenticated, encrypted socket (a WebSocket or a relay circuit) after its Noise handshake: typed frames both ways through
  * the transport, keepalive pings inside it (so a silent or dead peer is noticed), and a close on
  * the first undecryptable or invalid frame. The mesh link and the app link are both one of these.
  */
@@ -48,8 +48,8 @@ export class SecureChannel<In, Out> {
   private closeHandlers: Array<(code: number, reason: string) => void> = [];
 
   constructor(
-    private readonly ws: WebSocket,
-    private readonly inbox: WsInbox,
+    private readonly ws: MessageSocket,
+    private readonly inbox: MessageInbox,
     private readonly transport: SecureTransport,
     private readonly codec: FrameCodec<In, Out>,
     private readonly keepaliveTimes: KeepaliveTimes = DEFAULT_KEEPALIVE,

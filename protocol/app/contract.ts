@@ -143,7 +143,9 @@ export interface PeerSummary {
   endpoints: string[];
   connected: boolean;
   /** 'direct' for now; relayed links arrive with the relay issue. */
-  connection: 'direct' | null;
+  connection: 'direct' | 'relayed' | null;
+  /** The relay carrying the link when `connection` is 'relayed'. */
+  via: string | null;
   source: 'invite' | 'inbound';
   /** Why this peer may link with us: we imported its invite, it used ours, we accepted it, or a trusted peer introduced it. */
   trust: PeerTrust;
@@ -152,13 +154,34 @@ export interface PeerSummary {
 
 export type PeerTrust = 'invited' | 'invite_holder' | 'accepted' | 'introduced';
 
+/** A circuit this node relays for two other peers (bytes each one sent through us). */
+export interface CarriedCircuit {
+  from: string;
+  to: string;
+  state: 'opening' | 'open';
+  opened_at: string;
+  bytes_from: number;
+  bytes_to: number;
+}
+
+export type PromoteResult = { status: 'direct'; peer_id: string; endpoint: string | null; was_relayed: boolean };
+
+/** Where a Connect on an introduced peer stands (pushed as `connect_progress`). */
+export interface ConnectProgress {
+  peer_id: string;
+  stage: 'direct' | 'brokering' | 'relaying' | 'connected' | 'failed';
+  /** The peer asked to broker or relay, or the relay of the link that came up. */
+  via: string | null;
+  message: string;
+}
+
 /** One connection event of GET /p2p/activity; `timestamp` in epoch seconds. */
 export interface ActivityEvent {
   id: string;
   peer_id: string;
   kind: 'connection';
   timestamp: number;
-  status: 'attempt' | 'connected' | 'failed' | 'disconnected' | 'request' | 'refused';
+  status: 'attempt' | 'connected' | 'failed' | 'disconnected' | 'request' | 'refused' | 'broker' | 'relay';
   detail: string;
   endpoint: string | null;
 }
@@ -297,17 +320,35 @@ export interface AppMethods {
    * = POST /p2p/connect_introduced: dials the peer's introduced endpoints expecting its peer ID; it
    * is saved as trust 'introduced'. Not in the list → error 404 "Peer not found in introduced list";
    * no endpoints → 502 with details.diagnostic_code 'introduced_peer_has_no_direct_endpoints';
-   * no endpoint answered → 502 'introduced_peer_direct_connect_failed' with details.errors.
+   * no endpoint answered → a mutual peer is asked to broker: `brokering` as soon as one forwards
+   * (the rest is pushed as connect_progress), else a relay circuit is tried; when all fail, 502
+   * 'introduced_peer_direct_connect_failed' with details.errors and details.tried.
    */
   'network.connect_introduced': {
     params: { peer_id: string };
     result:
       | { status: 'connected'; peer_id: string; already_connected: true }
-      | { status: 'connected'; peer_id: string; endpoint: string | null; direct_attempted: true; direct_attempt_count: number; forced_failover: false };
+      | {
+          status: 'connected';
+          peer_id: string;
+          endpoint: string | null;
+          connection: 'direct' | 'relayed';
+          via: string | null;
+          direct_attempted: boolean;
+          direct_attempt_count: number;
+          forced_failover: false;
+        }
+      | { status: 'brokering'; peer_id: string; via_peer: string; via_peer_name: string | null; direct_attempted: boolean; diagnostic_code: string; message: string };
   };
   /** = POST /p2p/trust_introduced: Settings → Network, trust peers introduced by trusted peers (default on; GET /p2p/status shows it). */
   'network.set_trust_introduced': { params: { trust_introduced: boolean }; result: { status: 'ok'; trust_introduced: boolean } };
-  'network.relay_status': { params: Record<string, never>; result: { relay_policy: string; active_relays: Record<string, string>; routing_table: Record<string, string> } };
+  /** = GET /p2p/relay_status: our relayed peers and their relays, and the circuits we carry for others. */
+  'network.relay_status': {
+    params: Record<string, never>;
+    result: { relay_policy: string; active_relays: Record<string, string>; routing_table: Record<string, string>; carried_circuits: CarriedCircuit[] };
+  };
+  /** = POST /p2p/promote_direct: dials a relayed peer's own endpoints now. */
+  'network.promote_direct': { params: { peer_id: string }; result: PromoteResult };
   'network.set_relay_policy': { params: { policy: string }; result: { status: 'ok'; relay_policy: string } };
 
   /**
@@ -374,6 +415,8 @@ export interface AppPushes {
   introduced: IntroducedPeersReport;
   /** A newer profile card was stored (a peer's, or ours after a change). */
   profile: ProfileCardView;
+  /** A Connect on an introduced peer moved on: dialling, brokering, relaying, connected or failed. */
+  connect_progress: ConnectProgress;
   /** This browser was revoked or logged out elsewhere; the link closes right after. */
   session: { revoked: true };
 }

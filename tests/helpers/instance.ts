@@ -1,9 +1,10 @@
 // Starts a real companion process (integration and browser tests):
 //   node bin/canopy.js start --host 127.0.0.1 --port P --data-dir <fresh temp dir>
 // on a free port P (P + 1 must be free too: the mesh listens there), waits until
-// GET /api/v1/p2p/status answers 200, and stop() ends it and removes the data dir. A port taken
-// meanwhile (EADDRINUSE) means a fresh pair and another try; every companion started is killed when
-// the test process exits, whatever happened to the test that started it.
+// GET /api/v1/p2p/status answers 200 with the peer ID the child printed, and stop() ends it and
+// removes the data dir. A port taken meanwhile (EADDRINUSE) means a fresh pair and another try;
+// every companion started is killed when the test process exits, whatever happened to the test
+// that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -209,13 +210,14 @@ async function launch(options: StartOptions, port: number, dataDir: string): Pro
       return fail(why, /EADDRINUSE/.test(err + out));
     }
     if (Date.now() > deadline) return fail(`was not ready within ${READY_TIMEOUT_MS / 1000} s (last: ${lastProblem})`);
+    // Another process may answer on this port (it took the port first; our child is about to exit
+    // with EADDRINUSE): only our child's own peer ID, printed once it listens, counts as ready.
+    const ownPeerId = /running as peer (\S+)/.exec(out)?.[1];
     try {
       const res = await fetch(`${url}/api/v1/p2p/status`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) {
-        await res.arrayBuffer();
-        break;
-      }
-      lastProblem = `HTTP ${res.status}`;
+      const body = (await res.json().catch(() => ({}))) as { peer_id?: unknown };
+      if (res.status === 200 && ownPeerId && body.peer_id === ownPeerId) break;
+      lastProblem = res.status !== 200 ? `HTTP ${res.status}` : ownPeerId ? `another peer (${String(body.peer_id)}) answers` : 'not listening yet';
     } catch (e) {
       lastProblem = e instanceof Error ? e.message : String(e);
     }

@@ -28,6 +28,7 @@ export const REQUIRED_PERMISSION: Record<string, Permission> = {
   'GET /api/v1/p2p/activity': 'view_peers',
   'GET /api/v1/p2p/relay_status': 'view_peers',
   'POST /api/v1/p2p/relay_policy': 'manage_peers',
+  'POST /api/v1/p2p/promote_direct': 'manage_peers',
   'GET /api/v1/p2p/discovery': 'view_peers',
   'POST /api/v1/p2p/discovery': 'manage_peers',
   'POST /api/v1/p2p/send': 'write_messages',

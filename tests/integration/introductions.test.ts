@@ -133,6 +133,8 @@ describe('introductions in a line A–B–C', () => {
       direct_attempted: true,
       direct_attempt_count: 1,
       forced_failover: false,
+      connection: 'direct',
+      via: null,
     });
     // C admitted A because B (whom C trusts) introduced it.
     await eventually('C to link A as introduced', async () => (await knownPeer(c, a.peerId))?.trust === 'introduced' && (await connectedTo(c, a.peerId)));

@@ -71,7 +71,9 @@ export function p2pRoutes(
   });
   router.post('/p2p/connect_introduced', manage, async (ctx) => {
     const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    ctx.body = await introductions.connectIntroduced(body.peer_id);
+    const result = await introductions.connectIntroduced(body.peer_id);
+    if (result.status === 'brokering') ctx.status = 202;
+    ctx.body = result;
   });
   router.post('/p2p/trust_introduced', manage, async (ctx) => {
     const body = await jsonBody(ctx, TrustIntroducedRequest, 'trust_introduced must be true or false');
@@ -95,6 +97,10 @@ export function p2pRoutes(
   });
   router.get('/p2p/relay_status', view, (ctx) => {
     ctx.body = network.relayStatus();
+  });
+  router.post('/p2p/promote_direct', manage, async (ctx) => {
+    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
+    ctx.body = await network.promoteDirect(body.peer_id);
   });
   router.get('/p2p/discovery', view, (ctx) => {
     ctx.body = network.discovered();

@@ -18,6 +18,7 @@ const PUSH_TOPICS: Record<PushTopic, true> = {
   delivery: true,
   peers: true,
   requests: true,
+  connect_progress: true,
   discovered: true,
   profile: true,
   introduced: true,

@@ -1,0 +1,115 @@
+// Unreachable peers (issue 8): A and B advertise a closed port (--advertise ws://127.0.0.1:1), so
+// either can dial out and nobody can dial in, as behind NAT. Both link to R (full_relay). A's
+// Connect on B tries B's address, asks R to broker (B's dial back fails too), then opens a blind
+// circuit through R and runs its own Noise handshake with B inside it.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
+import { startInstance, type Instance } from '../helpers/instance.ts';
+
+const UNREACHABLE = 'ws://127.0.0.1:1';
+
+interface Node {
+  instance: Instance;
+  api: ApiClient;
+  peerId: string;
+}
+
+const nodes: Node[] = [];
+
+async function node(env: Record<string, string> = {}, dataDir?: string, port?: number): Promise<Node> {
+  const instance = await startInstance({ env, dataDir, port });
+  const api = apiClient(instance.url, await createKey(instance.dataDir));
+  const peerId = (await api.get('/p2p/status')).body.peer_id as string;
+  const created = { instance, api, peerId };
+  nodes.push(created);
+  return created;
+}
+
+async function link(inviter: Node, importer: Node): Promise<void> {
+  const invite = await inviter.api.get('/p2p/invite');
+  expect((await importer.api.post('/p2p/invite/import', { invite_code: invite.body.invite_code })).body.status).toBe('connected');
+}
+
+const peerRow = async (on: Node, peerId: string) =>
+  ((await on.api.get('/p2p/peers')).body.connected_peer_details as Array<{ peer_id: string; connection: string; via: string | null }>).find(
+    (row) => row.peer_id === peerId,
+  );
+
+/** Everything the relay wrote to disk: its database files and logs. */
+function relayFiles(relay: Node): string {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else out.push(readFileSync(path).toString('latin1'));
+    }
+  };
+  walk(relay.instance.dataDir);
+  return out.join('\n');
+}
+
+let r: Node;
+let a: Node;
+let b: Node;
+
+beforeAll(async () => {
+  r = await node({ CANOPY_RELAY_POLICY: 'full_relay' });
+  a = await node({ CANOPY_ADVERTISE: UNREACHABLE });
+  b = await node({ CANOPY_ADVERTISE: UNREACHABLE });
+  await link(r, a);
+  await link(r, b);
+  await eventually('R introduces B to A', async () => (await a.api.get('/p2p/introduced')).body.introduced_peers.some((p: any) => p.peer_id === b.peerId));
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.allSettled(nodes.map((n) => n.instance.stop()));
+});
+
+describe('relay circuits', () => {
+  it('advertises only the --advertise endpoints', async () => {
+    const invite = (await a.api.get('/p2p/invite')).body;
+    expect(invite.endpoints).toEqual([UNREACHABLE]);
+    const introduced = (await a.api.get('/p2p/introduced')).body.introduced_peers.find((p: any) => p.peer_id === b.peerId);
+    expect(introduced.endpoints).toEqual([UNREACHABLE]);
+  });
+
+  it('connects two unreachable peers through R: brokering first, then a circuit', async () => {
+    const answer = await a.api.post('/p2p/connect_introduced', { peer_id: b.peerId });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ status: 'brokering', peer_id: b.peerId, via_peer: r.peerId, diagnostic_code: 'introduced_peer_broker_connect' });
+    const row = await eventually('A linked to B through R', async () => {
+      const found = await peerRow(a, b.peerId);
+      return found?.connection === 'relayed' && found;
+    }, 40_000);
+    expect(row.via).toBe(r.peerId);
+    expect((await peerRow(b, a.peerId))).toMatchObject({ connection: 'relayed', via: r.peerId });
+    const status = (await a.api.get('/p2p/relay_status')).body;
+    expect(status.active_relays).toEqual({ [b.peerId]: r.peerId });
+    expect(status.routing_table).toEqual({ [b.peerId]: r.peerId });
+  }, 60_000);
+
+  it('carries DMs both ways, which the relay cannot read', async () => {
+    const secretAB = `relayed secret ${Math.random().toString(36).slice(2)}`;
+    const secretBA = `relayed answer ${Math.random().toString(36).slice(2)}`;
+    const sent = await a.api.post('/p2p/send', { content: secretAB, peer_id: b.peerId });
+    expect(sent.status).toBe(200);
+    await b.api.post('/p2p/send', { content: secretBA, peer_id: a.peerId });
+    await eventually('B has A’s DM', async () => (await b.api.get(`/messages?peer_id=${a.peerId}`)).body.messages.some((m: any) => m.content === secretAB));
+    await eventually('A has B’s DM', async () => (await a.api.get(`/messages?peer_id=${b.peerId}`)).body.messages.some((m: any) => m.content === secretBA));
+    await eventually('A sees its DM delivered', async () => {
+      const page = await a.api.get(`/messages?peer_id=${b.peerId}`);
+      return page.body.messages.find((m: any) => m.id === sent.body.message_id)?.delivery_state === 'delivered';
+    });
+    const carried = (await r.api.get('/p2p/relay_status')).body.carried_circuits;
+    expect(carried).toHaveLength(1);
+    expect(carried[0]).toMatchObject({ state: 'open' });
+    expect(carried[0].bytes_from + carried[0].bytes_to).toBeGreaterThan(0);
+    const onDisk = relayFiles(r);
+    expect(onDisk).not.toContain(secretAB);
+    expect(onDisk).not.toContain(secretBA);
+    expect(r.instance.output()).not.toContain(secretAB);
+  }, 60_000);
+});
