@@ -6,6 +6,7 @@ import { keyFingerprint } from '../protocol/app/fingerprint.ts';
 import { ALLOWED_ORIGINS_ENV, parseAllowedOrigins } from './api/origin.ts';
 import { nodeCrypto } from './crypto/node.ts';
 import { socketLimitsFromEnv } from './http-server.ts';
+import { relayLimitsFromEnv } from './mesh/relay-circuits.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
 import { ensureSetupCode } from './service/setup-code.ts';
@@ -63,6 +64,15 @@ function advertiseOption(value: string | undefined): string[] | undefined {
   return [...new Set(endpoints)];
 }
 
+/** A configuration error found while reading the environment is the user's to fix: a usage error. */
+function usageErrorOf<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 const dataDirOf = (flag: string | undefined) => flag ?? process.env.CANOPY_DATA_DIR ?? 'data';
 
 async function start(args: string[]): Promise<number> {
@@ -88,20 +98,9 @@ async function start(args: string[]): Promise<number> {
     throw new UsageError(`Invalid CANOPY_RELAY_POLICY: ${relayPolicy}. Use: ${RELAY_POLICIES.join(', ')}`);
   }
   const advertise = advertiseOption(values.advertise ?? process.env.CANOPY_ADVERTISE);
-  const allowedOrigins = (() => {
-    try {
-      return parseAllowedOrigins(process.env[ALLOWED_ORIGINS_ENV]);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  })();
-  const socketLimits = (() => {
-    try {
-      return socketLimitsFromEnv(process.env);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  })();
+  const allowedOrigins = usageErrorOf(() => parseAllowedOrigins(process.env[ALLOWED_ORIGINS_ENV]));
+  const socketLimits = usageErrorOf(() => socketLimitsFromEnv(process.env));
+  const relayLimits = usageErrorOf(() => relayLimitsFromEnv(process.env));
   await ensureBuild();
   const companion = await startCompanion({
     socketLimits,
@@ -113,6 +112,7 @@ async function start(args: string[]): Promise<number> {
     relayPolicy: relayPolicy as RelayPolicy,
     discovery: !values['no-discovery'] && discovery === 'on',
     advertise,
+    relayLimits,
   });
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   process.stdout.write(

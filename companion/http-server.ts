@@ -7,6 +7,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from './logger.ts';
+import { limitsFromEnv } from './env-limits.ts';
 import { limitWarning } from './rate-limited-log.ts';
 
 export interface SocketLimits {
@@ -40,14 +41,7 @@ export const SOCKET_LIMIT_ENV = {
 
 /** The limits with any environment overrides applied; throws with the variable's name when one is not a positive integer. */
 export function socketLimitsFromEnv(env: NodeJS.ProcessEnv): SocketLimits {
-  const limits = { ...DEFAULT_SOCKET_LIMITS };
-  for (const [field, name] of Object.entries(SOCKET_LIMIT_ENV) as Array<[keyof typeof SOCKET_LIMIT_ENV, string]>) {
-    const text = env[name];
-    if (text === undefined || text === '') continue;
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`Invalid ${name}: ${text} (expected a positive integer)`);
-    limits[field] = value;
-  }
+  const limits = limitsFromEnv(env, DEFAULT_SOCKET_LIMITS, SOCKET_LIMIT_ENV);
   // Node refuses a request timeout shorter than the headers timeout.
   limits.requestTimeoutMs = Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs);
   return limits;

@@ -6,7 +6,6 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   hkdfSync,
   randomBytes,
   sign,
@@ -53,6 +52,11 @@ const privateKey = (prefix: Buffer) => (raw: Uint8Array) =>
 const publicKey = (crv: 'Ed25519' | 'X25519') => (raw: Uint8Array) =>
   createPublicKey({ key: { kty: 'OKP', crv, x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
 
+const b64url = (raw: Uint8Array) => Buffer.from(raw).toString('base64url');
+/** The X25519 base point u = 9. Node's JWK import of a private key takes `d` and only type-checks `x`. */
+const X25519_BASE_POINT_B64 = b64url(Uint8Array.of(9, ...new Uint8Array(31)));
+const xBasePoint = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: X25519_BASE_POINT_B64 }, format: 'jwk' });
+
 const edPrivate = lruCache(256, privateKey(ED25519_PKCS8));
 const xPrivate = lruCache(256, privateKey(X25519_PKCS8));
 const edPublic = lruCache(4096, publicKey('Ed25519'));
@@ -80,10 +84,13 @@ export const nodeCrypto: CryptoBackend = {
 
   x25519PublicKey: (secretKey) => rawPublic(createPublicKey(xPrivate(secretKey))),
   x25519KeyPair() {
-    const { privateKey, publicKey } = generateKeyPairSync('x25519');
-    const secretKey = new Uint8Array(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
-    xPrivate.remember(secretKey, privateKey);
-    return { secretKey, publicKey: new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')) };
+    // Not generateKeyPairSync + export: on Node 20 the garbage collector can finalize the keygen
+    // job while export() holds the new key's mutex, and the process deadlocks (seen in CI). Any 32
+    // random bytes are an X25519 secret (RFC 7748 §5); its public key is X25519(secret, 9).
+    const secretKey = u8(randomBytes(32));
+    const key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: X25519_BASE_POINT_B64 }, format: 'jwk' });
+    xPrivate.remember(secretKey, key);
+    return { secretKey, publicKey: u8(diffieHellman({ privateKey: key, publicKey: xBasePoint })) };
   },
   x25519(secretKey, theirPublic) {
     // OpenSSL rejects low-order points ("failed during derivation"), as noble does.

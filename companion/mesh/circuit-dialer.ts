@@ -9,9 +9,12 @@ import type { LinkManager } from './link-manager.ts';
 
 /** How long the relay and the target have to open a circuit. */
 export const CIRCUIT_OPEN_TIMEOUT_MS = 12_000;
-/** Circuits being opened toward us (before their handshake ends), per relay and in all. */
-const INCOMING_PER_RELAY = 4;
-const INCOMING_TOTAL = 16;
+/**
+ * Circuits being opened toward us (before their handshake ends): per requester behind a relay, per
+ * relay, and in all. The per-requester cap comes first so that one peer flooding a relay with
+ * circuits to us cannot take the slots an honest peer behind the same relay needs.
+ */
+export const INCOMING_CIRCUIT_LIMITS = { perRequester: 2, perRelay: 8, total: 16 } as const;
 
 /**
  * The two ends of circuits: asks a relay for a circuit to a peer and runs the mesh handshake in it
@@ -19,7 +22,10 @@ const INCOMING_TOTAL = 16;
  * goes through the link manager like a dialled one (expected peer ID, consent, duplicates).
  */
 export class CircuitDialer {
-  private readonly incoming = new Map<string, number>();
+  /** Handshakes running in circuits toward us, by relay and by requester (`relay/requester`). */
+  private readonly incomingByRelay = new Map<string, number>();
+  private readonly incomingByRequester = new Map<string, number>();
+  private incomingTotal = 0;
   private readonly warnIncomingFull;
 
   constructor(
@@ -52,14 +58,21 @@ export class CircuitDialer {
       relay.send({ t: 'circuit_close', id: frame.id, code: 'protocol_error', reason: 'circuit id taken or of the wrong parity' });
       return;
     }
-    const pending = this.incoming.get(relay.peerId) ?? 0;
-    const total = [...this.incoming.values()].reduce((sum, n) => sum + n, 0);
-    if (relay.info.via || pending >= INCOMING_PER_RELAY || total >= INCOMING_TOTAL) {
+    const requester = `${relay.peerId}/${frame.from}`;
+    const limits = INCOMING_CIRCUIT_LIMITS;
+    if (
+      relay.info.via ||
+      (this.incomingByRequester.get(requester) ?? 0) >= limits.perRequester ||
+      (this.incomingByRelay.get(relay.peerId) ?? 0) >= limits.perRelay ||
+      this.incomingTotal >= limits.total
+    ) {
       this.warnIncomingFull({ relay: relay.peerId, from: frame.from });
       relay.send({ t: 'circuit_close', id: frame.id, code: 'circuit_limit', reason: 'too many circuits being opened' });
       return;
     }
-    this.incoming.set(relay.peerId, pending + 1);
+    count(this.incomingByRequester, requester, +1);
+    count(this.incomingByRelay, relay.peerId, +1);
+    this.incomingTotal += 1;
     const socket = new CircuitSocket(relay, frame.id, () => mux.unregister(relay, frame.id));
     const inbox = new MessageInbox(socket);
     mux.register(relay, frame.id, socket);
@@ -70,9 +83,16 @@ export class CircuitDialer {
         if (!(error instanceof CircuitClosedError)) log.info('relay', 'relayed handshake failed', { via: relay.peerId, from: frame.from, error: error.message });
       })
       .finally(() => {
-        const left = (this.incoming.get(relay.peerId) ?? 1) - 1;
-        if (left > 0) this.incoming.set(relay.peerId, left);
-        else this.incoming.delete(relay.peerId);
+        count(this.incomingByRequester, requester, -1);
+        count(this.incomingByRelay, relay.peerId, -1);
+        this.incomingTotal -= 1;
       });
   }
+}
+
+/** Adds `delta` to a counter, dropping it at zero so the map holds only what is running. */
+function count(counters: Map<string, number>, key: string, delta: number): void {
+  const value = (counters.get(key) ?? 0) + delta;
+  if (value > 0) counters.set(key, value);
+  else counters.delete(key);
 }

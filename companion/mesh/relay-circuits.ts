@@ -1,5 +1,6 @@
 import type { CarriedCircuit } from '../../protocol/app/contract.ts';
 import { CIRCUIT_RATE, type CircuitFrame, type CircuitRefusal } from '../../protocol/mesh/relay.ts';
+import { limitsFromEnv } from '../env-limits.ts';
 import type { Logger } from '../logger.ts';
 import { limitWarning } from '../rate-limited-log.ts';
 import { TokenBucket } from '../token-bucket.ts';
@@ -33,6 +34,16 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   opensBurst: 8,
   opensPerSecond: 0.5,
 };
+
+/** Environment variables that override a relay limit (README "Relay limits"). */
+export const RELAY_LIMIT_ENV = {
+  maxCircuits: 'CANOPY_RELAY_MAX_CIRCUITS',
+  maxCircuitsPerPeer: 'CANOPY_RELAY_MAX_CIRCUITS_PER_PEER',
+  maxCircuitBytes: 'CANOPY_RELAY_MAX_CIRCUIT_BYTES',
+  maxCircuitLifetimeMs: 'CANOPY_RELAY_MAX_CIRCUIT_LIFETIME_MS',
+} as const satisfies Partial<Record<keyof RelayLimits, string>>;
+
+export const relayLimitsFromEnv = (env: NodeJS.ProcessEnv): RelayLimits => limitsFromEnv(env, DEFAULT_RELAY_LIMITS, RELAY_LIMIT_ENV);
 
 /** Above this much unsent on the next link, a relay closes the circuit rather than queue more for it. */
 const MAX_FORWARD_BUFFERED = 8 * 1024 * 1024;

@@ -165,8 +165,9 @@ export class IntroductionService extends EventEmitter<{ progress: [ConnectProgre
     const circuit = await routes.circuit(peerId);
     const relayed = connected();
     if (relayed) return relayed;
-    if (circuit.status === 'failed') for (const { via, reason } of circuit.tried) tried.push(`relay through ${this.nameOrId(via)} (${reason})`);
-    const error = unreachable(peerId, direct, tried);
+    const refusals = circuit.status === 'failed' ? circuit.tried.map(({ via, code, reason }) => ({ via_peer: via, diagnostic_code: code, reason })) : [];
+    for (const { via_peer, reason } of refusals) tried.push(`relay through ${this.nameOrId(via_peer)} (${reason})`);
+    const error = unreachable(peerId, direct, tried, refusals);
     progress('failed', `Could not reach this peer. Tried: ${tried.join('; ')}.`);
     return { status: 'failed' as const, error };
   }
@@ -213,7 +214,10 @@ export class IntroductionService extends EventEmitter<{ progress: [ConnectProgre
   }
 }
 
-function unreachable(peerId: string, direct: DialRaceOutcome<unknown> | null, tried: string[]): ServiceError {
+/** Why each relay asked for a circuit refused it (its `diagnostic_code`, e.g. relay_disabled, peer_circuit_limit). */
+type RelayRefusal = { via_peer: string; diagnostic_code: string; reason: string };
+
+function unreachable(peerId: string, direct: DialRaceOutcome<unknown> | null, tried: string[], relayRefusals: RelayRefusal[] = []): ServiceError {
   if (!direct) {
     return new ServiceError(502, 'Introduced peer has no direct endpoints', {
       status: 'failed',
@@ -221,6 +225,7 @@ function unreachable(peerId: string, direct: DialRaceOutcome<unknown> | null, tr
       diagnostic_code: 'introduced_peer_has_no_direct_endpoints',
       message: tried.length > 1 ? `${NO_ENDPOINTS_MESSAGE} Tried: ${tried.join('; ')}.` : NO_ENDPOINTS_MESSAGE,
       tried,
+      relay_refusals: relayRefusals,
     });
   }
   return new ServiceError(502, 'Could not connect to the introduced peer', {
@@ -230,5 +235,6 @@ function unreachable(peerId: string, direct: DialRaceOutcome<unknown> | null, tr
     message: `${DIRECT_FAILED_MESSAGE} Tried: ${tried.join('; ')}.`,
     errors: direct.status === 'failed' ? direct.errors : [],
     tried,
+    relay_refusals: relayRefusals,
   });
 }

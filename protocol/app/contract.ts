@@ -142,7 +142,7 @@ export interface PeerSummary {
   display_name: string | null;
   endpoints: string[];
   connected: boolean;
-  /** 'direct' for now; relayed links arrive with the relay issue. */
+  /** How the link runs: straight to the peer, or through a relay's circuit (`via`). */
   connection: 'direct' | 'relayed' | null;
   /** The relay carrying the link when `connection` is 'relayed'. */
   via: string | null;
@@ -322,7 +322,7 @@ export interface AppMethods {
    * no endpoints → 502 with details.diagnostic_code 'introduced_peer_has_no_direct_endpoints';
    * no endpoint answered → a mutual peer is asked to broker: `brokering` as soon as one forwards
    * (the rest is pushed as connect_progress), else a relay circuit is tried; when all fail, 502
-   * 'introduced_peer_direct_connect_failed' with details.errors and details.tried.
+   * 'introduced_peer_direct_connect_failed' with details.errors, details.tried and details.relay_refusals.
    */
   'network.connect_introduced': {
     params: { peer_id: string };

@@ -3,6 +3,7 @@
 import { WebSocket } from 'ws';
 import { nodeCrypto } from '../../companion/crypto/node.ts';
 import { b58encode, b64urlEncode, utf8 } from '../../protocol/bytes.ts';
+import { decodeFrame, encodeFrame, type DecodeFrameResult, type Frame } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { decodeInvite } from '../../protocol/invite.ts';
 import { inviteProof } from '../../protocol/invite-proof.ts';
@@ -82,4 +83,49 @@ export async function rawHandshake(url: string, identity: Identity, options: Raw
   const message3 = noise.writeMessage(handshakePayload(identity, proof, options.endpoints));
   connection.ws.send(message3);
   return { ...connection, message1, message3, transport: SecureTransport.fromHandshake(noise) };
+}
+
+type ReceivedFrame = Extract<DecodeFrameResult, { ok: true }>['frame'];
+
+/**
+ * A trusted, hand-driven peer: it proves `inviteCode` in the handshake, then keeps every frame the
+ * companion sends (decoded) so a test can wait for one, and sends whatever frames the test likes.
+ */
+export async function scriptedPeer(url: string, identity: Identity, inviteCode: string, from?: string) {
+  const connection = await rawHandshake(url, identity, { inviteCode, from });
+  const { transport } = connection;
+  const received: ReceivedFrame[] = [];
+  const waiters = new Set<() => void>();
+  let open = true;
+  void connection.closed.then(() => {
+    open = false;
+    waiters.forEach((wake) => wake());
+  });
+  void (async () => {
+    while (open) {
+      const decoded = decodeFrame(transport.open(await connection.next()));
+      if (!decoded.ok) throw new Error(`undecodable frame from the companion: ${decoded.error}`);
+      received.push(decoded.frame);
+      waiters.forEach((wake) => wake());
+    }
+  })().catch(() => {});
+  const send = (frame: Frame) => connection.ws.send(transport.seal(encodeFrame(frame)));
+  /** Resolves with every received frame `match` accepts once there are at least `count`, or rejects after `ms`. */
+  const waitFor = <F extends ReceivedFrame>(match: (frame: ReceivedFrame) => frame is F, count = 1, ms = 15_000): Promise<F[]> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const found = received.filter(match);
+        if (found.length >= count) return finish(() => resolve(found));
+        if (!open) return finish(() => reject(new Error(`link closed with ${found.length} of ${count} frames`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`timed out with ${received.filter(match).length} of ${count} frames`))), ms);
+      const finish = (then: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        then();
+      };
+      waiters.add(check);
+      check();
+    });
+  return { identity, peerId: identity.peerId, send, waitFor, received, close: () => connection.ws.close(), isOpen: () => open };
 }

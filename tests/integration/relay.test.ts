@@ -27,6 +27,14 @@ async function node(env: Record<string, string> = {}, dataDir?: string, port?: n
   return created;
 }
 
+/** The same data dir and ports again (peers stored its address), with `env`. */
+async function restart(stopped: Node, env: Record<string, string>): Promise<Node> {
+  const index = nodes.indexOf(stopped);
+  const again = await node(env, stopped.instance.dataDir, stopped.instance.port);
+  nodes.splice(index, 1);
+  return again;
+}
+
 async function link(inviter: Node, importer: Node): Promise<void> {
   const invite = await inviter.api.get('/p2p/invite');
   expect((await importer.api.post('/p2p/invite/import', { invite_code: invite.body.invite_code })).body.status).toBe('connected');
@@ -112,4 +120,49 @@ describe('relay circuits', () => {
     expect(onDisk).not.toContain(secretBA);
     expect(r.instance.output()).not.toContain(secretAB);
   }, 60_000);
+
+  it('catches up over the circuit after one end restarts', async () => {
+    await b.instance.stop({ keepData: true });
+    const dm = `while B was away ${Math.random().toString(36).slice(2)}`;
+    const post = `a post B missed ${Math.random().toString(36).slice(2)}`;
+    expect((await a.api.post('/p2p/send', { content: dm, peer_id: b.peerId })).body.status).toBe('queued');
+    expect((await a.api.post('/p2p/send', { content: post, broadcast: true })).status).toBe(200);
+    b = await restart(b, { CANOPY_ADVERTISE: UNREACHABLE });
+    await eventually('B relayed to A again', async () => (await peerRow(b, a.peerId))?.connection === 'relayed', 60_000);
+    await eventually('B has the DM', async () => (await b.api.get(`/messages?peer_id=${a.peerId}`)).body.messages.some((m: any) => m.content === dm));
+    await eventually('B has the post', async () => (await b.api.get('/channels/general/messages')).body.messages.some((m: any) => m.content === post));
+  }, 120_000);
+
+  it('rebuilds the circuit after the relay restarts, and a DM sent meanwhile arrives', async () => {
+    await r.instance.stop({ keepData: true });
+    await eventually('A sees B gone with R', async () => !(await peerRow(a, b.peerId)));
+    const dm = `while R was down ${Math.random().toString(36).slice(2)}`;
+    expect((await a.api.post('/p2p/send', { content: dm, peer_id: b.peerId })).body.status).toBe('queued');
+    r = await restart(r, { CANOPY_RELAY_POLICY: 'full_relay' });
+    await eventually('A and B relayed through R again', async () => (await peerRow(a, b.peerId))?.via === r.peerId, 60_000);
+    await eventually('B has the DM', async () => (await b.api.get(`/messages?peer_id=${a.peerId}`)).body.messages.some((m: any) => m.content === dm));
+    expect(relayFiles(r)).not.toContain(dm);
+  }, 120_000);
+
+  it('moves to a direct link once the peer can be dialled, and closes the circuit', async () => {
+    // B comes back reachable: it advertises its real mesh address from now on.
+    await b.instance.stop({ keepData: true });
+    b = await restart(b, {});
+    await eventually('B linked to A (relayed or already direct)', async () => Boolean(await peerRow(a, b.peerId)), 60_000);
+    const promoted = await a.api.post('/p2p/promote_direct', { peer_id: b.peerId });
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+    expect(promoted.body).toMatchObject({ status: 'direct', peer_id: b.peerId });
+    await eventually('A links B directly', async () => (await peerRow(a, b.peerId))?.connection === 'direct');
+    await eventually('B links A directly', async () => (await peerRow(b, a.peerId))?.connection === 'direct');
+    await eventually('R carries no circuit', async () => (await r.api.get('/p2p/relay_status')).body.carried_circuits.length === 0);
+    expect((await a.api.get('/p2p/relay_status')).body.active_relays).toEqual({});
+    const dm = `direct now ${Math.random().toString(36).slice(2)}`;
+    await a.api.post('/p2p/send', { content: dm, peer_id: b.peerId });
+    await eventually('B has the direct DM', async () => (await b.api.get(`/messages?peer_id=${a.peerId}`)).body.messages.some((m: any) => m.content === dm));
+  }, 120_000);
+
+  it('promote_direct: 404 for an unknown peer, 400 without a peer_id', async () => {
+    expect((await a.api.post('/p2p/promote_direct', { peer_id: 'NoSuchPeer123456' })).status).toBe(404);
+    expect((await a.api.post('/p2p/promote_direct', {})).status).toBe(400);
+  });
 });
