@@ -23,6 +23,8 @@ const ABUSE = 'tests/integration/mesh-abuse.test.ts';
 const LINKS = 'tests/integration/link-manager.test.ts';
 const CONSENT = 'tests/integration/consent.test.ts';
 const STORE_EVENTS = 'tests/unit/companion/store-events.test.ts';
+const RELAY_LIMITS = 'tests/integration/relay-limits.test.ts';
+const RELAY_POLICIES = 'tests/integration/relay-policies.test.ts';
 
 /** name → the check removed, and the test that must then fail. */
 const MUTATIONS = [
@@ -137,6 +139,34 @@ const MUTATIONS = [
     find: "this.#ephemeral ??= generateKeyPair(this.#crypto, 'x25519');",
     replace: "this.#ephemeral ??= ((globalThis as any).reusedEphemeral ??= generateKeyPair(this.#crypto, 'x25519'));",
     test: [PROPERTIES, 'replayed browser handshake'],
+  },
+  {
+    name: 'relay-policy',
+    file: 'companion/mesh/relay-circuits.ts',
+    find: "if (this.options.policy() !== 'full_relay') return refuse(",
+    replace: 'if (false) return refuse(',
+    test: [RELAY_POLICIES, 'broker_only'],
+  },
+  {
+    name: 'relay-open-rate',
+    file: 'companion/mesh/relay-circuits.ts',
+    find: 'if (!this.openBudget(link.peerId).take()) return refuse(',
+    replace: 'if (false) return refuse(',
+    test: [RELAY_LIMITS, 'flood of circuit requests'],
+  },
+  {
+    name: 'relay-circuits-per-peer',
+    file: 'companion/mesh/relay-circuits.ts',
+    find: 'if (this.countWith(link.peerId) >= this.limits.maxCircuitsPerPeer || this.countWith(target.peerId) >= this.limits.maxCircuitsPerPeer) {',
+    replace: 'if (false) {',
+    test: [RELAY_LIMITS, 'flood of circuit requests'],
+  },
+  {
+    name: 'relay-data-rate',
+    file: 'companion/mesh/relay-circuits.ts',
+    find: 'if (!leg.bytes.take(bytes) || !leg.frames.take()) return this.close(',
+    replace: 'if (false) return this.close(',
+    test: [RELAY_LIMITS, 'faster than the relay allows'],
   },
 ];
 
