@@ -45,8 +45,11 @@ export const RELAY_LIMIT_ENV = {
 
 export const relayLimitsFromEnv = (env: NodeJS.ProcessEnv): RelayLimits => limitsFromEnv(env, DEFAULT_RELAY_LIMITS, RELAY_LIMIT_ENV);
 
-/** Above this much unsent on the next link, a relay closes the circuit rather than queue more for it. */
-const MAX_FORWARD_BUFFERED = 8 * 1024 * 1024;
+/**
+ * Above this much unsent on the next link, a relay closes the circuit rather than queue more for it.
+ * Twice a circuit's burst (CIRCUIT_RATE), so that one honest burst never trips it.
+ */
+const MAX_FORWARD_BUFFERED = 2 * CIRCUIT_RATE.burstBytes;
 
 interface Leg {
   link: Link;
