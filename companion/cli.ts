@@ -6,7 +6,7 @@ import { keyFingerprint } from '../protocol/app/fingerprint.ts';
 import { ALLOWED_ORIGINS_ENV, parseAllowedOrigins } from './api/origin.ts';
 import { nodeCrypto } from './crypto/node.ts';
 import { socketLimitsFromEnv } from './http-server.ts';
-import { relayLimitsFromEnv } from './mesh/relay-circuits.ts';
+import { RELAY_LIMIT_ENV, relayLimitsFromEnv } from './mesh/relay-circuits.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
 import { ensureSetupCode } from './service/setup-code.ts';
@@ -38,7 +38,9 @@ Environment: CANOPY_HOST, CANOPY_PORT, CANOPY_MESH_PORT, CANOPY_DATA_DIR, CANOPY
   ${ALLOWED_ORIGINS_ENV} (comma-separated origins, e.g. https://canopy.example.com, whose pages
   may use the web app and REST besides the companion's own address),
   CANOPY_HEADERS_TIMEOUT_MS, CANOPY_IDLE_TIMEOUT_MS, CANOPY_MAX_SOCKETS (socket limits of both
-  ports; see docs/LIMITS.md).
+  ports; see docs/LIMITS.md),
+  ${Object.values(RELAY_LIMIT_ENV).join(', ')}
+  (what a full_relay instance carries for others; see README "Relay limits").
 `;
 
 class UsageError extends Error {}
