@@ -61,6 +61,13 @@ describe('LAN discovery', () => {
     expect(status.discovered_peers).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
+  it('an instance started with --advertise is found at the advertised endpoints, not its own', async () => {
+    const advertised = ['ws://127.0.0.1:1', 'ws://127.0.0.2:9771'];
+    const forwarded = await startNode({ CANOPY_ADVERTISE: advertised.join(',') });
+    const seen = await eventually('A discovers the advertised endpoints', sees(a, forwarded.peerId), DISCOVERY_DEADLINE_MS);
+    expect(seen.endpoints).toEqual(advertised);
+  }, 90_000);
+
   it('CANOPY_DISCOVERY=off neither advertises nor browses', async () => {
     await eventually('A discovers B', sees(a, b.peerId), DISCOVERY_DEADLINE_MS);
     expect((await hidden.api.get('/p2p/status')).body).toMatchObject({ discovery: 'off', discovered_peers: 0 });
