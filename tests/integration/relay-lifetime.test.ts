@@ -1,30 +1,11 @@
 // A circuit that reaches its relay's lifetime limit is closed, and the ends open a new one on their
 // own (issue 8, items 3 and 4): R runs full_relay with circuits limited to 6 s.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
-import { startInstance, type Instance } from '../helpers/instance.ts';
+import { eventually } from '../helpers/api.ts';
+import { introduced, link, nodePool, peerRow, UNREACHABLE, type TestNode as Node } from '../helpers/relay-nodes.ts';
 
-const UNREACHABLE = 'ws://127.0.0.1:1';
-
-interface Node {
-  instance: Instance;
-  api: ApiClient;
-  peerId: string;
-}
-
-const nodes: Node[] = [];
-async function node(env: Record<string, string>): Promise<Node> {
-  const instance = await startInstance({ env });
-  const api = apiClient(instance.url, await createKey(instance.dataDir));
-  const created = { instance, api, peerId: (await api.get('/p2p/status')).body.peer_id as string };
-  nodes.push(created);
-  return created;
-}
-
-async function link(inviter: Node, importer: Node): Promise<void> {
-  const invite = await inviter.api.get('/p2p/invite');
-  expect((await importer.api.post('/p2p/invite/import', { invite_code: invite.body.invite_code })).body.status).toBe('connected');
-}
+const pool = nodePool();
+const node = pool.start;
 
 const carried = async (relay: Node) => (await relay.api.get('/p2p/relay_status')).body.carried_circuits as Array<{ opened_at: string; state: string }>;
 
@@ -40,12 +21,10 @@ beforeAll(async () => {
   ]);
   await link(r, a);
   await link(r, b);
-  await eventually('R introduces B to A', async () => (await a.api.get('/p2p/introduced')).body.introduced_peers.some((p: any) => p.peer_id === b.peerId));
+  await eventually('R introduces B to A', () => introduced(a, b.peerId));
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.allSettled(nodes.map((n) => n.instance.stop()));
-});
+afterAll(pool.stopAll);
 
 it('closes a circuit at its lifetime; the ends open a new one and keep talking', async () => {
   await a.api.post('/p2p/connect_introduced', { peer_id: b.peerId });
@@ -63,9 +42,7 @@ it('closes a circuit at its lifetime; the ends open a new one and keep talking',
   );
   expect(closedEvents.length).toBeGreaterThanOrEqual(1);
   const dm = `over the new circuit ${Math.random().toString(36).slice(2)}`;
-  await eventually('A relayed to B again', async () =>
-    ((await a.api.get('/p2p/peers')).body.connected_peer_details as Array<{ peer_id: string; via: string | null }>).some((p) => p.peer_id === b.peerId && p.via === r.peerId),
-  );
+  await eventually('A relayed to B again', async () => (await peerRow(a, b.peerId))?.via === r.peerId);
   await a.api.post('/p2p/send', { content: dm, peer_id: b.peerId });
   await eventually('B has the DM', async () => (await b.api.get(`/messages?peer_id=${a.peerId}`)).body.messages.some((m: any) => m.content === dm));
 }, 150_000);

@@ -2,35 +2,13 @@
 // closed port) and both link to R. Under broker_only R introduces them but carries no circuit; under
 // off it does neither; under full_relay it carries one, and switching away closes it at once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
-import { startInstance, type Instance } from '../helpers/instance.ts';
+import { eventually } from '../helpers/api.ts';
+import { introduced, link, nodePool, peerRow, UNREACHABLE, type TestNode as Node } from '../helpers/relay-nodes.ts';
 
-const UNREACHABLE = 'ws://127.0.0.1:1';
+const pool = nodePool();
+const node = pool.start;
 
-interface Node {
-  instance: Instance;
-  api: ApiClient;
-  peerId: string;
-}
-
-const nodes: Node[] = [];
-async function node(env: Record<string, string> = {}): Promise<Node> {
-  const instance = await startInstance({ env });
-  const api = apiClient(instance.url, await createKey(instance.dataDir));
-  const created = { instance, api, peerId: (await api.get('/p2p/status')).body.peer_id as string };
-  nodes.push(created);
-  return created;
-}
-
-async function link(inviter: Node, importer: Node): Promise<void> {
-  const invite = await inviter.api.get('/p2p/invite');
-  expect((await importer.api.post('/p2p/invite/import', { invite_code: invite.body.invite_code })).body.status).toBe('connected');
-}
-
-const connection = async (on: Node, peerId: string) =>
-  ((await on.api.get('/p2p/peers')).body.connected_peer_details as Array<{ peer_id: string; connection: string; via: string | null }>).find(
-    (row) => row.peer_id === peerId,
-  );
+const connection = peerRow;
 const activity = async (on: Node, peerId: string) =>
   ((await on.api.get('/p2p/activity?limit=500')).body.events as Array<{ peer_id: string; status: string; detail: string }>).filter(
     (event) => event.peer_id === peerId,
@@ -45,12 +23,10 @@ beforeAll(async () => {
   [r, a, b] = await Promise.all([node({ CANOPY_RELAY_POLICY: 'broker_only' }), node({ CANOPY_ADVERTISE: UNREACHABLE }), node({ CANOPY_ADVERTISE: UNREACHABLE })]);
   await link(r, a);
   await link(r, b);
-  await eventually('R introduces B to A', async () => (await a.api.get('/p2p/introduced')).body.introduced_peers.some((p: any) => p.peer_id === b.peerId));
+  await eventually('R introduces B to A', () => introduced(a, b.peerId));
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.allSettled(nodes.map((n) => n.instance.stop()));
-});
+afterAll(pool.stopAll);
 
 describe('relay policies', () => {
   it('broker_only: R introduces A to B, but carries no circuit', async () => {

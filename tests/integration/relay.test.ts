@@ -5,45 +5,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
-import { startInstance, type Instance } from '../helpers/instance.ts';
+import { eventually } from '../helpers/api.ts';
+import { introduced, link, nodePool, peerRow, UNREACHABLE, type TestNode as Node } from '../helpers/relay-nodes.ts';
 
-const UNREACHABLE = 'ws://127.0.0.1:1';
-
-interface Node {
-  instance: Instance;
-  api: ApiClient;
-  peerId: string;
-}
-
-const nodes: Node[] = [];
-
-async function node(env: Record<string, string> = {}, dataDir?: string, port?: number): Promise<Node> {
-  const instance = await startInstance({ env, dataDir, port });
-  const api = apiClient(instance.url, await createKey(instance.dataDir));
-  const peerId = (await api.get('/p2p/status')).body.peer_id as string;
-  const created = { instance, api, peerId };
-  nodes.push(created);
-  return created;
-}
-
-/** The same data dir and ports again (peers stored its address), with `env`. */
-async function restart(stopped: Node, env: Record<string, string>): Promise<Node> {
-  const index = nodes.indexOf(stopped);
-  const again = await node(env, stopped.instance.dataDir, stopped.instance.port);
-  nodes.splice(index, 1);
-  return again;
-}
-
-async function link(inviter: Node, importer: Node): Promise<void> {
-  const invite = await inviter.api.get('/p2p/invite');
-  expect((await importer.api.post('/p2p/invite/import', { invite_code: invite.body.invite_code })).body.status).toBe('connected');
-}
-
-const peerRow = async (on: Node, peerId: string) =>
-  ((await on.api.get('/p2p/peers')).body.connected_peer_details as Array<{ peer_id: string; connection: string; via: string | null }>).find(
-    (row) => row.peer_id === peerId,
-  );
+const pool = nodePool();
+const node = pool.start;
+const restart = pool.restart;
 
 /** Everything the relay wrote to disk: its database files and logs. */
 function relayFiles(relay: Node): string {
@@ -69,12 +36,10 @@ beforeAll(async () => {
   b = await node({ CANOPY_ADVERTISE: UNREACHABLE });
   await link(r, a);
   await link(r, b);
-  await eventually('R introduces B to A', async () => (await a.api.get('/p2p/introduced')).body.introduced_peers.some((p: any) => p.peer_id === b.peerId));
+  await eventually('R introduces B to A', () => introduced(a, b.peerId));
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.allSettled(nodes.map((n) => n.instance.stop()));
-});
+afterAll(pool.stopAll);
 
 describe('relay circuits', () => {
   it('advertises only the --advertise endpoints', async () => {
