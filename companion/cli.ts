@@ -11,7 +11,7 @@ import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
 import { ensureSetupCode } from './service/setup-code.ts';
 import { DEFAULT_KEY_PERMISSIONS, PERMISSIONS } from './service/permissions.ts';
-import { RELAY_POLICIES, type RelayPolicy } from './service/network-service.ts';
+import { RELAY_POLICIES, type RelayPolicy } from './service/relay-service.ts';
 
 const USAGE = `Canopy ${CANOPY_VERSION}
 

@@ -28,7 +28,8 @@ import { KeyService } from './service/key-service.ts';
 import { ProfileService } from './service/profile-service.ts';
 import { cardView, ProfileDirectory } from './service/profile-directory.ts';
 import { MessageService } from './service/message-service.ts';
-import { NetworkService, type RelayPolicy } from './service/network-service.ts';
+import { NetworkService } from './service/network-service.ts';
+import { RelayService, type RelayPolicy } from './service/relay-service.ts';
 import { PeerManagement } from './service/peer-management.ts';
 import { IntroductionService } from './service/introduction-service.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -108,7 +109,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   profiles.onChange = () => profileCards.refreshOwn();
   const introductions = new PeerIntroductions({ crypto, identity, store, manager, log, describe: (peerId) => directory.describe(peerId) });
   // Brokering and relay circuits (guide §8); the policy is read when a request comes.
-  const relayPolicy = (): RelayPolicy => network.relayPolicy();
+  const relayPolicy = (): RelayPolicy => relayService.policy();
   const circuits = new CircuitMux(identity.peerId);
   const relay = new RelayCircuits({ mux: circuits, manager, log, policy: relayPolicy, limits: config.relayLimits });
   const circuitDialer = new CircuitDialer({ mux: circuits, manager, log });
@@ -180,15 +181,20 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     consent,
     meshPort: config.meshPort,
     advertisedEndpoints: endpoints,
-    defaultRelayPolicy: config.relayPolicy,
-    relay: {
-      activeRelays: () => routes.activeRelays(),
-      carried: () => relay.carried(),
-      policyChanged: (policy) => {
-        if (policy !== 'full_relay') relay.closeAll('relay_disabled', 'the relay policy changed');
-      },
-    },
+    relayPolicy,
     startedAt: Date.now(),
+  });
+  const relayService = new RelayService({
+    settings: store.settings,
+    peers: store.peers,
+    manager,
+    reconnector,
+    defaultPolicy: config.relayPolicy,
+    activeRelays: () => routes.activeRelays(),
+    carried: () => relay.carried(),
+    policyChanged: (policy) => {
+      if (policy !== 'full_relay') relay.closeAll('relay_disabled', 'the relay policy changed');
+    },
   });
   const peerManagement = new PeerManagement({
     store,
@@ -210,6 +216,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   const app = createApiApp({
     store,
     network,
+    relay: relayService,
     peerManagement,
     introductions: introductionService,
     messages,
@@ -221,7 +228,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     buildDir: config.buildDir ?? DEFAULT_BUILD_DIR,
     origins,
   });
-  const appServer = new AppServer(crypto, identity, store, { accounts, network, peerManagement, introductions: introductionService, messages, keys, profiles, profileCards: directory }, log, origins);
+  const appServer = new AppServer(crypto, identity, store, { accounts, network, relay: relayService, peerManagement, introductions: introductionService, messages, keys, profiles, profileCards: directory }, log, origins);
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {

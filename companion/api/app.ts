@@ -5,6 +5,7 @@ import type { Store } from '../store/index.ts';
 import type { KeyService } from '../service/key-service.ts';
 import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
+import type { RelayService } from '../service/relay-service.ts';
 import type { PeerManagement } from '../service/peer-management.ts';
 import type { IntroductionService } from '../service/introduction-service.ts';
 import type { ProfileService } from '../service/profile-service.ts';
@@ -21,6 +22,7 @@ import { serveWebApp } from './static.ts';
 export interface ApiDependencies {
   store: Store;
   network: NetworkService;
+  relay: RelayService;
   peerManagement: PeerManagement;
   introductions: IntroductionService;
   messages: MessageService;
@@ -46,7 +48,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
   const apiKeys = deps.store.apiKeys;
   for (const routes of [
     systemRoutes(apiKeys, deps.store, deps.network),
-    p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement, deps.introductions),
+    p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement, deps.introductions, deps.relay),
     messageRoutes(apiKeys, deps.messages),
     keyRoutes(apiKeys, deps.keys),
     profileRoutes(apiKeys, deps.profiles, deps.deviceId, deps.profileCards),

@@ -18,6 +18,7 @@ import type { MessageService } from '../service/message-service.ts';
 import type { NetworkService } from '../service/network-service.ts';
 import { TrustIntroducedRequest, type IntroductionService } from '../service/introduction-service.ts';
 import { ACTIVITY_PAGE, type PeerManagement } from '../service/peer-management.ts';
+import type { RelayService } from '../service/relay-service.ts';
 import type { ProfileService } from '../service/profile-service.ts';
 import type { ProfileDirectory } from '../service/profile-directory.ts';
 import type { AppSession } from './session.ts';
@@ -25,6 +26,7 @@ import type { AppSession } from './session.ts';
 export interface AppServices {
   accounts: AccountService;
   network: NetworkService;
+  relay: RelayService;
   peerManagement: PeerManagement;
   introductions: IntroductionService;
   messages: MessageService;
@@ -131,9 +133,9 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
     params: TrustIntroducedRequest,
     handle: ({ services }, p) => services.introductions.setTrustIntroduced(p.trust_introduced),
   }),
-  'network.relay_status': method({ params: none, handle: ({ services }) => services.network.relayStatus() }),
-  'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.network.setRelayPolicy(p.policy) }),
-  'network.promote_direct': method({ params: PeerRequest, handle: ({ services }, p) => services.network.promoteDirect(p.peer_id) }),
+  'network.relay_status': method({ params: none, handle: ({ services }) => services.relay.status() }),
+  'network.set_relay_policy': method({ params: PolicyRequest, handle: ({ services }, p) => services.relay.setPolicy(p.policy) }),
+  'network.promote_direct': method({ params: PeerRequest, handle: ({ services }, p) => services.relay.promoteDirect(p.peer_id) }),
 
   'messages.send': method({
     params: SendRequestSchema.extend({

@@ -1,4 +1,4 @@
-import type { CarriedCircuit, PeerSummary, PromoteResult } from '../../protocol/app/contract.ts';
+import type { PeerSummary } from '../../protocol/app/contract.ts';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
 import { b58encode, b64urlEncode } from '../../protocol/bytes.ts';
 import { decodeInvite, encodeInvite, InviteError, canonicalizeEndpoint } from '../../protocol/invite.ts';
@@ -15,9 +15,7 @@ import type { Reconnector } from '../mesh/reconnector.ts';
 import { ProvenKeyConflictError, type Store } from '../store/index.ts';
 import { meshEndpoint } from './endpoints.ts';
 import { ServiceError } from './errors.ts';
-
-export const RELAY_POLICIES = ['off', 'broker_only', 'full_relay'] as const;
-export type RelayPolicy = (typeof RELAY_POLICIES)[number];
+import type { RelayPolicy } from './relay-service.ts';
 
 export interface NetworkServiceOptions {
   crypto: CryptoBackend;
@@ -30,13 +28,8 @@ export interface NetworkServiceOptions {
   log: Logger;
   meshPort: number;
   advertisedEndpoints: string[];
-  defaultRelayPolicy: RelayPolicy;
-  /** The relay's state and a hook for policy changes (mesh/relay-circuits.ts, mesh/relay-routes.ts). */
-  relay?: {
-    activeRelays(): Record<string, string>;
-    carried(): CarriedCircuit[];
-    policyChanged(policy: RelayPolicy): void;
-  };
+  /** The relay policy, for /p2p/status (relay-service.ts). */
+  relayPolicy(): RelayPolicy;
   startedAt: number;
 }
 
@@ -79,7 +72,7 @@ export class NetworkService {
       pending_requests: store.requests.countPending(),
       trust_introduced: this.options.consent.trustIntroduced(),
       mesh_port: this.options.meshPort,
-      relay_policy: this.relayPolicy(),
+      relay_policy: this.options.relayPolicy(),
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
     };
   }
@@ -366,56 +359,6 @@ export class NetworkService {
       if (!this.options.manager.get(peer.peerId)) void this.options.reconnector.connectNow(peer.peerId);
     }
     return { status: 'scheduled' };
-  }
-
-  /**
-   * = POST /p2p/promote_direct: dials a peer's own endpoints now; a direct link replaces a relayed
-   * one (and closes its circuit). 404 for an unknown peer, 400 without endpoints, 502 if none answered.
-   */
-  async promoteDirect(peerId: string): Promise<PromoteResult> {
-    const { store, manager, reconnector } = this.options;
-    const peer = store.peers.get(peerId);
-    if (!peer) throw new ServiceError(404, 'Unknown peer', { peer_id: peerId });
-    const wasRelayed = Boolean(manager.get(peerId)?.info.via);
-    if (peer.endpoints.length === 0) {
-      throw new ServiceError(400, 'No known endpoints for this peer', { status: 'no_endpoints', peer_id: peerId, was_relayed: wasRelayed });
-    }
-    const outcome = await reconnector.promoteNow(peerId);
-    if (outcome.status === 'connected') return { status: 'direct', peer_id: peerId, endpoint: outcome.endpoint ?? manager.get(peerId)?.info.endpoint ?? null, was_relayed: wasRelayed };
-    throw new ServiceError(502, 'Could not reach this peer directly', {
-      status: 'failed',
-      peer_id: peerId,
-      was_relayed: wasRelayed,
-      endpoints_tried: peer.endpoints,
-      errors: outcome.status === 'failed' ? outcome.errors : [],
-    });
-  }
-
-  relayPolicy(): RelayPolicy {
-    return this.options.store.settings.get<RelayPolicy>('relay_policy') ?? this.options.defaultRelayPolicy;
-  }
-
-  setRelayPolicy(policy: string) {
-    if (!(RELAY_POLICIES as readonly string[]).includes(policy)) {
-      throw new ServiceError(400, `Invalid policy. Use: ${RELAY_POLICIES.join(', ')}`);
-    }
-    this.options.store.settings.set('relay_policy', policy);
-    this.options.relay?.policyChanged(policy as RelayPolicy);
-    return { status: 'ok', relay_policy: policy };
-  }
-
-  /**
-   * = GET /p2p/relay_status: our peers reached through a relay (`active_relays`, and the same as
-   * next hops in `routing_table`), and the circuits this node carries for others with their bytes.
-   */
-  relayStatus() {
-    const active = this.options.relay?.activeRelays() ?? {};
-    return {
-      relay_policy: this.relayPolicy(),
-      active_relays: active,
-      routing_table: { ...active },
-      carried_circuits: this.options.relay?.carried() ?? [],
-    };
   }
 }
 

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { ApiKeyRepository } from '../../store/index.ts';
 import type { MessageService } from '../../service/message-service.ts';
+import type { RelayService } from '../../service/relay-service.ts';
 import type { NetworkService } from '../../service/network-service.ts';
 import { activityQuery, type PeerManagement } from '../../service/peer-management.ts';
 import { TrustIntroducedRequest, type IntroductionService } from '../../service/introduction-service.ts';
@@ -23,6 +24,7 @@ export function p2pRoutes(
   messages: MessageService,
   peers: PeerManagement,
   introductions: IntroductionService,
+  relay: RelayService,
 ): Router {
   const router = new Router();
   const view = requirePermission(keys, 'view_peers');
@@ -96,11 +98,11 @@ export function p2pRoutes(
     ctx.body = peers.activityReport(activityQuery(ctx.query));
   });
   router.get('/p2p/relay_status', view, (ctx) => {
-    ctx.body = network.relayStatus();
+    ctx.body = relay.status();
   });
   router.post('/p2p/promote_direct', manage, async (ctx) => {
     const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    ctx.body = await network.promoteDirect(body.peer_id);
+    ctx.body = await relay.promoteDirect(body.peer_id);
   });
   router.get('/p2p/discovery', view, (ctx) => {
     ctx.body = network.discovered();
@@ -110,7 +112,7 @@ export function p2pRoutes(
   });
   router.post('/p2p/relay_policy', manage, async (ctx) => {
     const body = await jsonBody(ctx, PolicyRequest, 'Invalid policy. Use: off, broker_only, full_relay');
-    ctx.body = network.setRelayPolicy(body.policy);
+    ctx.body = relay.setPolicy(body.policy);
   });
   router.post('/p2p/send', requirePermission(keys, 'write_messages'), async (ctx) => {
     const body = await jsonBody(ctx, SendRequestSchema, 'JSON data required');
