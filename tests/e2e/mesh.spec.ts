@@ -4,11 +4,11 @@
 // one click on Connect links A to C directly, after which C is a connected peer shown by name.
 import { apiClient, createKey, eventually } from '../helpers/api.ts';
 import { connectApp, setUpAccount } from '../helpers/app-client.ts';
-import type { Instance } from '../helpers/instance.ts';
 import { expect, test } from './helpers/fixtures.ts';
 import {
   expectConnected,
   expectNoPageScroll,
+  linkOverRest,
   messageRow,
   navigate,
   openConversation,
@@ -22,13 +22,6 @@ test.describe.configure({ timeout: 120_000 });
 // An 8×8 PNG: a real image the card accepts, far below any size limit.
 const AVATAR =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAcklEQVR4nA3JoQEEIQwAsB/shkCjq9HV6Gp0h2CIjPXE5uebxhRTTjX1dCfz5wsjRMhQocMN4sUyllhyqaWXu1gv0kiRMlXqdJN8sY0tttxq6+1u9osySpQsVbrcol4c44gjjzr6uIfzoo0WLVu1brfpP+4eccG6gKHEAAAAAElFTkSuQmCC';
-
-/** `from` imports `to`'s invite over REST and is connected. */
-async function linkOverRest(from: Instance, to: Instance): Promise<void> {
-  const invite = (await apiClient(to.url, await createKey(to.dataDir)).get('/p2p/invite')).body;
-  const imported = await apiClient(from.url, await createKey(from.dataDir)).post('/p2p/invite/import', { invite_code: invite.invite_code });
-  expect(imported.body.status).toBe('connected');
-}
 
 test('A sees C, introduced by B, by name and avatar, and connects to C with one click', async ({ canopy }) => {
   const [a, b, c] = await Promise.all([canopy.startInstance(), canopy.startInstance(), canopy.startInstance()]);
@@ -70,12 +63,13 @@ test('A sees C, introduced by B, by name and avatar, and connects to C with one 
   await expectNoPageScroll(page);
   await screenshot(page, 'mesh-introduced-375', { tall: false });
 
-  // C away: Connect says so in plain words, and the introduction stays for a later try.
+  // C away: Connect says so in plain words, naming what it tried (B, who does not relay, was asked
+  // too), and the introduction stays for a later try.
   const { port: portC, dataDir: dirC } = c;
   await c.stop({ keepData: true });
   await row.getByTestId(`connect-introduced-${idC}`).click();
   await expect(row.getByTestId('introduced-error')).toHaveText(
-    'Could not reach Carol: none of their addresses answered. They may be offline or behind a firewall; try again later.',
+    'Could not reach Carol. Tried their addresses, an introduction by Bob server and a relay through Bob server; none of it worked. They may be offline or behind a firewall; try again later.',
     { timeout: 20_000 },
   );
   await expect(row.getByTestId(`connect-introduced-${idC}`)).toHaveText('Connect');

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContextOptions, Locator, Page } from '@playwright/test';
+import { apiClient, createKey } from '../../helpers/api.ts';
 import { readSetupCode } from '../../helpers/app-client.ts';
 import type { Instance } from '../../helpers/instance.ts';
 import { expect, startedInstance, type Canopy } from './fixtures.ts';
@@ -67,6 +68,13 @@ export async function peerIdOf(instance: Instance): Promise<string> {
   expect(response.status).toBe(200);
   const body = (await response.json()) as { peer_id: string };
   return body.peer_id;
+}
+
+/** `from` imports `to`'s invite over REST and is connected. */
+export async function linkOverRest(from: Instance, to: Instance): Promise<void> {
+  const invite = (await apiClient(to.url, await createKey(to.dataDir)).get('/p2p/invite')).body;
+  const imported = await apiClient(from.url, await createKey(from.dataDir)).post('/p2p/invite/import', { invite_code: invite.invite_code });
+  expect(imported.body.status).toBe('connected');
 }
 
 /** The fingerprint the companion printed at start ("Key fingerprint: xxxx xxxx …"). */
