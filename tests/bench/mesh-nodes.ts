@@ -59,8 +59,8 @@ async function setupCodeOf(instance: Instance): Promise<string> {
 }
 
 /** One companion with an owner account (over its app link, as the Setup page does) and an API key. */
-async function startNode(index: number, started: Instance[]): Promise<MeshNode> {
-  const instance = await startInstance({ args: ['--no-discovery'] });
+async function startNode(index: number, started: Instance[], args: readonly string[]): Promise<MeshNode> {
+  const instance = await startInstance({ args: ['--no-discovery', ...args] });
   started.push(instance);
   const app = await connectApp(instance.url, undefined, 'mesh bench');
   const setup = await app.call('session.setup', { username: `bench${index}`, password: 'mesh bench password', setup_code: await setupCodeOf(instance) });
@@ -87,10 +87,11 @@ export class MeshProcesses {
   private readonly started: Instance[] = [];
   private readonly apps: AppClient[] = [];
 
-  async start(count: number): Promise<MeshNode[]> {
+  /** `argsOf` adds CLI arguments per node (1-based index), e.g. --advertise for an unreachable one. */
+  async start(count: number, argsOf: (index: number) => readonly string[] = () => []): Promise<MeshNode[]> {
     const indexes = Array.from({ length: count }, (_, i) => i + 1);
     const nodes = await inBatches(indexes, START_CONCURRENCY, async (index) => {
-      const node = await startNode(index, this.started);
+      const node = await startNode(index, this.started, argsOf(index));
       this.apps.push(node.app);
       return node;
     });

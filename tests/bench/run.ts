@@ -8,6 +8,7 @@ import { benchEndToEnd } from './e2e.ts';
 import { formatTable, now, ratioOf, TempDirs, type Row } from './harness.ts';
 import { benchLinkEstablishment, benchLinkThroughput } from './links.ts';
 import { benchMesh, meshSizeFromEnv, type MeshBenchResult } from './mesh.ts';
+import { benchRelay } from './relay.ts';
 import { benchWebApp } from './web.ts';
 
 const REPORT_DIR = fileURLToPath(new URL('../../reports/', import.meta.url));
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
         return mesh.rows;
       });
     }
+    if (process.env.CANOPY_BENCH_RELAY !== '0') await step('relay vs direct (4 companion processes; CANOPY_BENCH_RELAY=0 skips)', benchRelay);
   } finally {
     dirs.cleanup();
   }
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   console.log(`\nCanopy benchmark (${machine}; ${seconds.toFixed(1)} s)\n`);
   console.log(formatTable(rows));
   console.log('\nratio = canopy / baseline: for rates higher is better, for latencies and sizes lower is better.');
-  console.log('Sections 1-5 run in this one process on 127.0.0.1 (sender and receiver share one event loop); section 6 runs real companion processes.');
+  console.log('Sections 1-5 run in this one process on 127.0.0.1 (sender and receiver share one event loop); sections 6 and 7 run real companion processes.');
   if (mesh) console.log(`\n${mesh.report}`);
   const notes = [...new Set(rows.map((r) => r.detail).filter(Boolean))];
   if (notes.length) console.log(`\nWhat was measured:\n${notes.map((n) => `- ${n}`).join('\n')}`);
