@@ -155,6 +155,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
           break;
         case 'broker_request':
         case 'broker_intro':
+        case 'broker_dial_failed':
         case 'broker_result':
           broker.receive(link, frame);
           break;
@@ -206,7 +207,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       pushIntroduced();
     },
   });
-  const introductionService = new IntroductionService({ store, manager, consent, routes, nameOf: (peerId) => directory.nameOf(peerId) });
+  const introductionService = new IntroductionService({ store, manager, consent, routes, broker, nameOf: (peerId) => directory.nameOf(peerId) });
   const messages = new MessageService(crypto, identity, store, manager, sync, (peerId) => directory.nameOf(peerId));
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId, log);

@@ -6,6 +6,7 @@ import type { ConsentGate } from '../mesh/consent.ts';
 import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst, type DialRaceOutcome } from '../mesh/dial-race.ts';
 import type { Link } from '../mesh/link.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
+import type { Broker } from '../mesh/broker.ts';
 import type { RelayRoutes } from '../mesh/relay-routes.ts';
 import type { IntroducedPeerRecord, Store } from '../store/index.ts';
 import { ServiceError } from './errors.ts';
@@ -15,10 +16,12 @@ export interface IntroductionServiceOptions {
   manager: LinkManager;
   consent: ConsentGate;
   routes: RelayRoutes;
+  /** Tells us when a target reports that its brokered dial back failed (so a relay is tried at once). */
+  broker: Pick<Broker, 'on' | 'off'>;
   nameOf: (peerId: string) => string | null;
 }
 
-/** How long a brokered dial (the target dialling us) may take before a relay is tried. */
+/** How long a brokered dial (the target dialling us) may take before a relay is tried, unless the target reports it failed. */
 export const BROKERED_DIAL_WAIT_MS = 8_000;
 
 export const TrustIntroducedRequest = z.object({ trust_introduced: z.boolean({ error: 'trust_introduced must be true or false' }) });
@@ -157,7 +160,7 @@ export class IntroductionService extends EventEmitter<{ progress: [ConnectProgre
     }
     if (forward) {
       onForwarded(forward.via);
-      await this.linkWithin(peerId, BROKERED_DIAL_WAIT_MS);
+      await this.brokeredDial(peerId, BROKERED_DIAL_WAIT_MS);
       const brokered = connected();
       if (brokered) return brokered;
     }
@@ -176,21 +179,26 @@ export class IntroductionService extends EventEmitter<{ progress: [ConnectProgre
     return this.options.nameOf(peerId) ?? peerId;
   }
 
-  /** Resolves when a link to `peerId` is up, or after `ms`. */
-  private linkWithin(peerId: string, ms: number): Promise<void> {
-    const { manager } = this.options;
+  /** Resolves when a link to `peerId` is up, when the target reports its dial back failed, or after `ms`. */
+  private brokeredDial(peerId: string, ms: number): Promise<void> {
+    const { manager, broker } = this.options;
     if (manager.get(peerId)) return Promise.resolve();
     return new Promise((resolve) => {
       const onUp = (link: Link) => {
         if (link.peerId === peerId) finish();
       };
+      const onFailed = (target: string) => {
+        if (target === peerId) finish();
+      };
       const timer = setTimeout(() => finish(), ms);
       const finish = () => {
         clearTimeout(timer);
         manager.off('up', onUp);
+        broker.off('dialFailed', onFailed);
         resolve();
       };
       manager.on('up', onUp);
+      broker.on('dialFailed', onFailed);
     });
   }
 

@@ -89,6 +89,8 @@ export const relayFrameSchemas = {
     requester: PeerIdSchema,
     endpoints: z.array(z.string().max(MAX_ENDPOINT_LENGTH)).max(MAX_ENDPOINTS),
   }),
+  /** The target's brokered dial to the requester failed (target → broker; the broker tells the requester). */
+  broker_dial_failed: z.object({ t: z.literal('broker_dial_failed'), requester: PeerIdSchema }),
   broker_result: z.object({
     t: z.literal('broker_result'),
     target: PeerIdSchema,

@@ -72,16 +72,9 @@ test('A connects to unreachable B through Rita: progress in words, a Via badge, 
   await recordProgress(page, idB);
   await row.getByTestId(`connect-introduced-${idB}`).click();
 
-  // Ben's dial back takes up to 8 s to give up: long enough to look at the line on both screens.
-  const progress = row.getByTestId('introduced-progress');
-  await expect(progress).toHaveText('Asking Rita to introduce you…', { timeout: 20_000 });
-  await expect(row.getByTestId(`connect-introduced-${idB}`)).toHaveText('Connecting…');
-  await progress.scrollIntoViewIfNeeded();
-  await expectNoPageScroll(page);
-  await screenshot(page, 'relay-progress-375', { tall: false });
+  // Ben reports at once that his dial back failed, so the steps go by in a fraction of a second;
+  // their words are unit-tested (tests/unit/web/connect-attempt.test.ts), here only their order.
   await page.setViewportSize(DESKTOP);
-  await progress.scrollIntoViewIfNeeded();
-  await screenshot(page, 'relay-progress-1280', { tall: false });
 
   const connected = page.getByTestId('connected-peers').getByTestId(`peer-${idB}`);
   await expect(connected.getByTestId('badge-via')).toHaveText('Via Rita', { timeout: 40_000 });
@@ -90,11 +83,9 @@ test('A connects to unreachable B through Rita: progress in words, a Via badge, 
   await expect(page.getByTestId('connected-peers').getByTestId(`peer-${idR}`).getByTestId('badge-direct')).toHaveText('Direct');
   await expect(page.getByTestId('introduced-notice')).toHaveText('Connected to Ben through Rita.');
   await expect(row).toHaveCount(0);
-  // Each line shown was one of these, in this order. A short step can be replaced before the
-  // browser renders it on a busy machine; the 8 s introduction step never is.
+  // Each line shown was one of these, in this order (a step can be replaced before it is rendered).
   const expectedLines = ["Trying Ben's addresses…", 'Asking Rita to introduce you…', 'Relaying through Rita…'];
   const seen = (await page.evaluate(() => window.progressSeen)) ?? [];
-  expect(seen).toContain('Asking Rita to introduce you…');
   const order = seen.map((line) => expectedLines.indexOf(line));
   expect(order).toEqual(order.filter((at) => at >= 0).sort((x, y) => x - y));
   expect((await restA.get('/p2p/peers')).body.connected_peer_details.find((peer: { peer_id: string }) => peer.peer_id === idB)).toMatchObject({
