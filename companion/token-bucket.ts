@@ -33,3 +33,28 @@ export class TokenBucket {
     this.at = now;
   }
 }
+
+/**
+ * One token bucket per linked peer. Only linked peers ask, so the map is bounded by our links;
+ * should it still grow past MAX_PEERS (links churned), it starts over.
+ */
+export class PeerBudgets {
+  private static readonly MAX_PEERS = 1024;
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+  ) {}
+
+  /** Takes `cost` from `peerId`'s bucket; false when it has not that much left. */
+  take(peerId: string, cost = 1): boolean {
+    let bucket = this.buckets.get(peerId);
+    if (!bucket) {
+      if (this.buckets.size > PeerBudgets.MAX_PEERS) this.buckets.clear();
+      bucket = new TokenBucket(this.burst, this.perSecond);
+      this.buckets.set(peerId, bucket);
+    }
+    return bucket.take(cost);
+  }
+}

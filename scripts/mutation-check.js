@@ -150,7 +150,7 @@ const MUTATIONS = [
   {
     name: 'relay-open-rate',
     file: 'companion/mesh/relay-circuits.ts',
-    find: 'if (!this.openBudget(link.peerId).take()) return refuse(',
+    find: 'if (!this.opens.take(link.peerId)) return refuse(',
     replace: 'if (false) return refuse(',
     test: [RELAY_LIMITS, 'flood of circuit requests'],
   },

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { canonicalizeEndpoints } from '../../protocol/invite.ts';
 import type { BrokerFrame, BrokerRefusal } from '../../protocol/mesh/relay.ts';
 import type { Logger } from '../logger.ts';
-import { TokenBucket } from '../token-bucket.ts';
+import { PeerBudgets } from '../token-bucket.ts';
 import type { ActivityLog } from './activity.ts';
 import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst } from './dial-race.ts';
 import type { Link } from './link.ts';
@@ -28,8 +28,8 @@ export type BrokerAnswer = { status: 'forwarded' } | { status: 'refused'; code: 
 export class Broker extends EventEmitter<{ dialFailed: [target: string] }> {
   /** Introductions we brokered, `requester/target` → until when the target's failure report is passed on. */
   private readonly reportable = new Map<string, number>();
-  private readonly requestBudgets = new Map<string, TokenBucket>();
-  private readonly introBudgets = new Map<string, TokenBucket>();
+  private readonly requestBudgets = new PeerBudgets(REQUESTS.burst, REQUESTS.perSecond);
+  private readonly introBudgets = new PeerBudgets(INTROS.burst, INTROS.perSecond);
   private readonly waiting = new Map<string, Array<(answer: BrokerAnswer) => void>>();
 
   constructor(
@@ -88,7 +88,7 @@ export class Broker extends EventEmitter<{ dialFailed: [target: string] }> {
       requester.send({ t: 'broker_result', target: targetId, status: 'refused', code, reason });
     };
     if (this.options.policy() === 'off') return refuse('relay_disabled', 'this peer does not broker (its relay policy is off)');
-    if (!budget(this.requestBudgets, requester.peerId, REQUESTS).take()) return refuse('rate_limited', 'too many broker requests; try again later');
+    if (!this.requestBudgets.take(requester.peerId)) return refuse('rate_limited', 'too many broker requests; try again later');
     const target = this.options.manager.get(targetId);
     if (!target || target === requester || target.info.via) return refuse('target_unreachable', 'the broker has no direct link to that peer');
     target.send({ t: 'broker_intro', requester: requester.peerId, endpoints: requester.info.payload.endpoints });
@@ -104,7 +104,7 @@ export class Broker extends EventEmitter<{ dialFailed: [target: string] }> {
     const { manager, activity, log } = this.options;
     const current = manager.get(requester);
     if ((current && !current.info.via) || !this.options.mayDial(requester)) return;
-    if (!budget(this.introBudgets, broker.peerId, INTROS).take()) {
+    if (!this.introBudgets.take(broker.peerId)) {
       log.info('relay', 'broker introduction over budget: ignored', { broker: broker.peerId, requester });
       return;
     }
@@ -134,13 +134,3 @@ export class Broker extends EventEmitter<{ dialFailed: [target: string] }> {
   }
 }
 
-function budget(budgets: Map<string, TokenBucket>, peerId: string, rate: { burst: number; perSecond: number }): TokenBucket {
-  let bucket = budgets.get(peerId);
-  if (!bucket) {
-    // Only linked peers reach here, so the map is bounded by our links; start over if it grows.
-    if (budgets.size > 1024) budgets.clear();
-    bucket = new TokenBucket(rate.burst, rate.perSecond);
-    budgets.set(peerId, bucket);
-  }
-  return bucket;
-}

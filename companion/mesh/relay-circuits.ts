@@ -3,7 +3,7 @@ import { CIRCUIT_RATE, type CircuitFrame, type CircuitRefusal } from '../../prot
 import { limitsFromEnv } from '../env-limits.ts';
 import type { Logger } from '../logger.ts';
 import { limitWarning } from '../rate-limited-log.ts';
-import { TokenBucket } from '../token-bucket.ts';
+import { PeerBudgets, TokenBucket } from '../token-bucket.ts';
 import type { CircuitMux } from './circuit-mux.ts';
 import type { Link } from './link.ts';
 import type { LinkManager } from './link-manager.ts';
@@ -76,7 +76,7 @@ interface Circuit {
  */
 export class RelayCircuits {
   private readonly circuits = new Set<Circuit>();
-  private readonly opens = new Map<string, TokenBucket>();
+  private readonly opens: PeerBudgets;
   private readonly warnLimit;
 
   constructor(
@@ -89,6 +89,7 @@ export class RelayCircuits {
     },
   ) {
     this.warnLimit = limitWarning(options.log, 'relay', 'relay limit reached: circuit refused or closed');
+    this.opens = new PeerBudgets(this.limits.opensBurst, this.limits.opensPerSecond);
   }
 
   private get limits(): RelayLimits {
@@ -105,7 +106,7 @@ export class RelayCircuits {
     if (!mux.openedByPeer(link, frame.id) || mux.has(link, frame.id)) return refuse('protocol_error', 'circuit id taken or of the wrong parity');
     if (this.options.policy() !== 'full_relay') return refuse('relay_disabled', 'this peer does not relay (its relay policy is not full_relay)');
     if (link.info.via) return refuse('target_unreachable', 'circuits are not relayed over relayed links');
-    if (!this.openBudget(link.peerId).take()) return refuse('rate_limited', 'too many circuit requests; try again later');
+    if (!this.opens.take(link.peerId)) return refuse('rate_limited', 'too many circuit requests; try again later');
     const target = manager.get(frame.target);
     if (!target || target === link || target.info.via) return refuse('target_unreachable', 'the relay has no direct link to that peer');
     if (this.circuits.size >= this.limits.maxCircuits) return refuse('circuit_limit', `the relay carries ${this.limits.maxCircuits} circuits already`);
@@ -212,16 +213,5 @@ export class RelayCircuits {
     let count = 0;
     for (const circuit of this.circuits) if (circuit.from.link.peerId === peerId || circuit.to.link.peerId === peerId) count++;
     return count;
-  }
-
-  private openBudget(peerId: string): TokenBucket {
-    let budget = this.opens.get(peerId);
-    if (!budget) {
-      // Only linked peers ask, so this map is bounded by our links; forget the full ones.
-      if (this.opens.size > 1024) this.opens.clear();
-      budget = new TokenBucket(this.limits.opensBurst, this.limits.opensPerSecond);
-      this.opens.set(peerId, budget);
-    }
-    return budget;
   }
 }
