@@ -59,3 +59,23 @@ sw.addEventListener('fetch', (event) => {
   if (request.mode === 'navigate') event.respondWith(navigate(request));
   // Everything else goes to the network as usual.
 });
+
+/** A click on a message notification brings the app forward on that conversation (or opens it). */
+sw.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = (event.notification.data as { url?: unknown } | null)?.url;
+  // Only paths of this app: a notification's data is ours, but never follow it off-origin.
+  const path = typeof target === 'string' && target.startsWith('/') && !target.startsWith('//') ? target : '/messages';
+  event.waitUntil(
+    (async () => {
+      const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((client) => new URL(client.url).origin === sw.location.origin);
+      if (!open) {
+        await sw.clients.openWindow(path);
+        return;
+      }
+      open.postMessage({ type: 'canopy:open', path });
+      await open.focus();
+    })(),
+  );
+});

@@ -221,6 +221,7 @@ export class AppServer {
     return {
       session,
       services: this.services,
+      ownKey: b58encode(this.identity.ed25519.publicKey),
       authenticate: (device) => {
         session.device = device;
         this.log.info('app', 'browser logged in', { device: device.id, label: session.label });

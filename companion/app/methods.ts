@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppMethod } from '../../protocol/app/contract.ts';
+import type { AppMethod, SessionStatus } from '../../protocol/app/contract.ts';
 import { ServiceError } from '../service/errors.ts';
 import { DiscoverySettingsRequest } from '../discovery/auto-connect.ts';
 import {
@@ -39,6 +39,8 @@ export interface AppServices {
 export interface MethodContext {
   session: AppSession;
   services: AppServices;
+  /** The companion's Ed25519 public key (base58), the one its app-link handshake presents. */
+  ownKey: string;
   /** Logs this session in as `device` (after setup or login). */
   authenticate(device: NonNullable<AppSession['device']>): void;
   /** Closes every session of a revoked device, this one included. */
@@ -74,7 +76,7 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
   'session.status': method({
     open: true,
     params: none,
-    handle: ({ session, services }) => services.accounts.status(session.device, deviceKeyId(session)),
+    handle: (context) => sessionStatus(context, context.session.device, deviceKeyId(context.session)),
   }),
   'session.setup': method({
     open: true,
@@ -219,10 +221,15 @@ async function logIn(context: MethodContext, register: (who: Requester) => Promi
   try {
     const device = await register({ deviceKey: session.deviceKey, label: session.label, address: session.address });
     context.authenticate(device);
-    return context.services.accounts.status(device, device.id);
+    return sessionStatus(context, device, device.id);
   } finally {
     session.loggingIn = false;
   }
+}
+
+/** The account's status plus our own key, so the browser can make safety numbers with its peers' keys. */
+function sessionStatus(context: MethodContext, device: AppSession['device'], deviceKey: string): SessionStatus {
+  return { ...context.services.accounts.status(device, deviceKey), ed25519_public_key: context.ownKey };
 }
 
 function deviceKeyId(session: AppSession): string {

@@ -36,7 +36,6 @@ export interface Requester {
 
 /** The web app's one local account and the browsers logged in to it (each known by its device key). */
 export class AccountService {
-  private readonly throttle = new LoginThrottle();
   private readonly warnBusy;
   private readonly warnThrottled;
   private dummy: Promise<string> | null = null;
@@ -47,6 +46,7 @@ export class AccountService {
     private readonly store: Store,
     private readonly peerId: string,
     log: Logger,
+    private readonly throttle = new LoginThrottle(),
   ) {
     this.warnBusy = limitWarning(log, 'app', 'password checks saturated: login refused as busy');
     this.warnThrottled = limitWarning(log, 'app', 'login or setup refused: too many failures');
@@ -78,7 +78,7 @@ export class AccountService {
     if (!setupCodeMatches(this.store, setupCode)) {
       this.throttle.reserve(keys);
       this.throttle.fail(keys);
-      throw new ServiceError(403, `Wrong setup code: ${WHERE_IS_THE_CODE}`);
+      throw new ServiceError(403, `Wrong setup code: ${WHERE_IS_THE_CODE}`, this.outlook(keys));
     }
     if (!USERNAME.test(username)) {
       throw new ServiceError(400, 'Username must be 1-64 letters, digits, dots, dashes or underscores');
@@ -118,7 +118,7 @@ export class AccountService {
     }
     if (!user || !ok) {
       this.throttle.fail(keys);
-      throw new ServiceError(401, INVALID_LOGIN);
+      throw new ServiceError(401, INVALID_LOGIN, this.outlook(keys));
     }
     this.throttle.succeed(keys);
     return this.store.accounts.registerDevice(who.deviceKey, user.id, who.label);
@@ -129,6 +129,16 @@ export class AccountService {
     if (wait <= 0) return;
     this.warnThrottled({ what });
     throw new ServiceError(429, `Too many ${what}; try again in ${wait} second${wait === 1 ? '' : 's'}`, { retry_after_seconds: wait });
+  }
+
+  /**
+   * What a wrong attempt tells the browser besides the refusal: how many wrong tries it has left
+   * before the waits begin, and the wait this one started (so the form counts down at once instead
+   * of learning it from the next try's 429).
+   */
+  private outlook(keys: ThrottleKey[]): { attempts_left: number; retry_after_seconds?: number } {
+    const wait = Math.ceil(this.throttle.retryAfter(keys) / 1000);
+    return { attempts_left: this.throttle.attemptsLeft(keys), ...(wait > 0 ? { retry_after_seconds: wait } : {}) };
   }
 
   /** Runs a password hash; a saturated hasher becomes a 503 that says to retry. */

@@ -53,6 +53,15 @@ export class LoginThrottle {
     return wait;
   }
 
+  /**
+   * Wrong attempts these keys may still make before one of them starts a wait (0: the next wrong
+   * one waits), so the login form can warn before the waits begin.
+   */
+  attemptsLeft(keys: readonly ThrottleKey[]): number {
+    const now = this.now();
+    return Math.max(0, Math.min(...keys.map(({ key, freeFailures }) => freeFailures - (this.current(key, now)?.failures ?? 0))));
+  }
+
   /** Counts one attempt against every key before it is checked; settle it with fail, succeed or refund. */
   reserve(keys: readonly ThrottleKey[]): void {
     const now = this.now();

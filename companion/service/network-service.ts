@@ -211,6 +211,7 @@ export class NetworkService {
     const connected = new Set(links.map((link) => link.peerId));
     const known = store.peers.list().map((peer) => ({
       peer_id: peer.peerId,
+      ed25519_public_key: b58encode(peer.ed25519PublicKey),
       display_name: peer.displayName,
       endpoints: peer.endpoints,
       connected: connected.has(peer.peerId),
@@ -325,6 +326,7 @@ export class NetworkService {
     const { manager, store } = this.options;
     return store.peers.list().map((peer) => ({
       peer_id: peer.peerId,
+      ed25519_public_key: b58encode(peer.ed25519PublicKey),
       display_name: peer.displayName,
       endpoints: peer.endpoints,
       connected: Boolean(manager.get(peer.peerId)),

@@ -82,6 +82,11 @@ export interface AppMessage {
 
 export interface SessionStatus {
   peer_id: string;
+  /**
+   * base58, as in invites: with the peer's, it makes the safety number shown in DMs. Optional
+   * because a browser may still hold a status saved from a companion that did not send it.
+   */
+  ed25519_public_key?: string;
   canopy_version: string;
   setup_required: boolean;
   authenticated: boolean;
@@ -139,6 +144,8 @@ export interface ProfileCardView {
 
 export interface PeerSummary {
   peer_id: string;
+  /** base58, as in invites; the browser checks it against `peer_id` before making a safety number of it. */
+  ed25519_public_key: string;
   display_name: string | null;
   endpoints: string[];
   connected: boolean;

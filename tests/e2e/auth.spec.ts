@@ -3,6 +3,7 @@
 // stays logged in (the device key is remembered in IndexedDB).
 // Issue 6: setup needs the one-time setup code (a wrong one is refused, the printed ?setup= link
 // fills it in); repeated wrong passwords make the Login button count down before the next try.
+// Issue 9: a warning before the waits begin, a live m:ss countdown, waits growing 1 s, 2 s, …
 import { expect, test } from './helpers/fixtures.ts';
 import { expectNoPageScroll, expectShell, navigate, PASSWORD, printedFingerprint, screenshot, setupAccount, USERNAME } from './helpers/app.ts';
 
@@ -59,19 +60,50 @@ test('setup on first visit, login from another browser, reload stays logged in',
   await expect(second.page.getByTestId('login-password')).toHaveValue('');
   await expect(second.page.getByRole('heading', { name: 'Log in to Canopy' })).toBeVisible();
 
-  // More wrong passwords: the companion asks to wait, and the button counts down until then.
-  const error = second.page.getByTestId('login-error');
-  for (let i = 0; i < 8 && !/Too many failed logins/.test((await error.textContent()) ?? ''); i++) {
-    await second.page.getByTestId('login-password').fill(`wrong ${i}`);
-    await second.page.getByTestId('login-submit').click();
-    await expect(error).toHaveText(/Invalid username or password|Too many failed logins/);
+  // More wrong passwords: a warning before the waits begin, then a live countdown on a disabled
+  // button, waits growing 1 s, 2 s … (issue 9) instead of a long lockout.
+  const submit = second.page.getByTestId('login-submit');
+  const attemptsLeft = second.page.getByTestId('attempts-left');
+  const wrong = async (password: string) => {
+    await second.page.getByTestId('login-password').fill(password);
+    await submit.click();
     await expect(second.page.getByTestId('login-password')).toHaveValue('');
-  }
-  await expect(error).toContainText('Too many failed logins; try again in');
-  await expect(second.page.getByTestId('login-submit')).toBeDisabled();
-  await expect(second.page.getByTestId('login-submit')).toHaveText(/Try again in \d+ s/);
+  };
+  await expect(attemptsLeft).toHaveCount(0); // one typo is not worth a warning
+  await wrong('wrong 2');
+  await expect(second.page.getByTestId('login-error')).toHaveText('Invalid username or password');
+  await expect(attemptsLeft).toHaveCount(0);
+  await wrong('wrong 3');
+  await expect(attemptsLeft).toHaveText('2 attempts left before a short wait.');
+  await wrong('wrong 4');
+  await expect(attemptsLeft).toHaveText('1 attempt left before a short wait.');
+  await expect(second.page.getByTestId('login-username')).toHaveAttribute('aria-invalid', 'true');
+  await expect(second.page.getByTestId('login-password')).toHaveAttribute('aria-describedby', 'login-error');
+
+  // Every state the button goes through, in order (a wait may be over before an assertion looks).
+  await submit.evaluate((button: HTMLButtonElement) => {
+    const seen: Array<{ text: string; disabled: boolean }> = [];
+    Object.assign(window, { buttonStates: seen });
+    const record = () => seen.push({ text: button.textContent?.trim() ?? '', disabled: button.disabled });
+    new MutationObserver(record).observe(button, { childList: true, characterData: true, subtree: true, attributes: true });
+  });
+  await wrong('wrong 5');
+  await expect(submit).toHaveText('Log in', { timeout: 20_000 });
+  await wrong('wrong 6');
+  // The 2 s wait: long enough to look at.
+  await expect(submit).toBeDisabled();
+  await expect(submit).toHaveText(/^Try again in 0:0[12]$/);
+  await expect(second.page.getByTestId('throttle-wait')).toContainText('Too many wrong passwords in a row');
+  await expect(second.page.getByTestId('login-error')).toHaveText('Invalid username or password');
+  await expect(attemptsLeft).toHaveCount(0);
   await screenshot(second.page, 'login-throttled');
-  await expect(second.page.getByTestId('login-submit')).toBeEnabled({ timeout: 20_000 });
+  await expect(submit).toHaveText('Log in', { timeout: 20_000 });
+  const seen = await second.page.evaluate(() => (window as unknown as { buttonStates: Array<{ text: string; disabled: boolean }> }).buttonStates);
+  const counting = seen.filter((state) => state.text.startsWith('Try again in'));
+  expect(counting.every((state) => state.disabled), 'the button is disabled while it counts down').toBe(true);
+  // The first text of each wait: 1 s after the 5th wrong password, 2 s after the 6th.
+  const waits = seen.filter((state, i) => state.text.startsWith('Try again in') && !seen[i - 1]?.text.startsWith('Try again in'));
+  expect(waits.map((state) => state.text)).toEqual(['Try again in 0:01', 'Try again in 0:02']);
 
   // Right password: the app shell.
   await second.page.getByTestId('login-password').fill(PASSWORD);

@@ -76,6 +76,12 @@ test('plain-http origin: not secure, no service worker, setup and messaging work
   await expect(messageRow(a.page, dm)).toBeVisible({ timeout: 20_000 });
   await screenshot(a.page, 'insecure-origin');
 
+  // Notifications need a secure origin: Settings says so instead of offering a switch that cannot work.
+  await a.page.getByTestId('nav-settings').click();
+  await expect(a.page.getByTestId('notify-unavailable')).toContainText('Not available here');
+  await expect(a.page.getByTestId('notify-on')).toHaveCount(0);
+  await a.page.goBack();
+
   // Still no service worker after all that, and a reload logs back in from IndexedDB.
   expect(a.context.serviceWorkers()).toEqual([]);
   await a.page.reload();

@@ -51,11 +51,12 @@ describe('app link', () => {
 
   it('rejects a wrong password clearly and rate-limits guessing', async () => {
     const guesser = await connectApp(node.url);
+    // Each refusal says how many wrong tries are left; the last one also says the wait it started.
     for (let i = 0; i < 5; i++) {
       expect((await guesser.call('session.login', { username: 'alice', password: `wrong ${i}` })).error).toEqual({
         status: 401,
         message: 'Invalid username or password',
-        details: {},
+        details: i < 4 ? { attempts_left: 4 - i } : { attempts_left: 0, retry_after_seconds: 1 },
       });
     }
     const blocked = await guesser.call('session.login', { username: 'alice', password: PASSWORD });

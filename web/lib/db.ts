@@ -66,6 +66,28 @@ export interface OutboxRow {
   error: string | null;
 }
 
+/**
+ * How far the user has read a conversation: the highest cursor seen while it was open and visible.
+ * Messages above it (incoming ones) are unread. One row per channel (DM channels included).
+ */
+export interface ReadRow {
+  channel: string;
+  cursor: number;
+}
+
+/**
+ * A contact whose safety number the user compared out of band and marked as verified. The number
+ * is kept as it was then, so a contact whose key no longer matches it is flagged instead of
+ * silently staying "verified".
+ */
+export interface VerifiedRow {
+  peer_id: string;
+  safety_number: string;
+  /** The name the contact had when verified, to notice another key claiming it later. */
+  display_name: string | null;
+  verified_at: number;
+}
+
 /** Small key/value facts about this browser's state. */
 export interface MetaValues {
   /** Highest cursor up to which the replica holds every message. */
@@ -74,6 +96,13 @@ export interface MetaValues {
   username: string;
   /** The companion's last session.status, so a browser that opens offline can still show who is logged in. */
   status: SessionStatus;
+  /**
+   * The cursor reached by this replica's first complete pull: history that was already there when
+   * the browser logged in is not news, so only messages above it can be unread.
+   */
+  readBaseline: number;
+  /** Which incoming messages raise a browser notification (opt-in, see notifications.ts). */
+  notify: { dm: boolean; mention: boolean; channel: boolean };
 }
 export type MetaKey = keyof MetaValues;
 export interface MetaRow {
@@ -91,6 +120,8 @@ export type CanopyDb = Dexie & {
   cards: EntityTable<PeerCardRow, 'peer_id'>;
   outbox: EntityTable<OutboxRow, 'client_id'>;
   meta: EntityTable<MetaRow, 'key'>;
+  reads: EntityTable<ReadRow, 'channel'>;
+  verified: EntityTable<VerifiedRow, 'peer_id'>;
 };
 
 export const DB_NAME = 'canopy';
@@ -111,6 +142,8 @@ function createDb(): CanopyDb {
   });
   // 2: other peers' profile cards, so names and avatars show offline too.
   db.version(2).stores({ cards: 'peer_id' });
+  // 3: read positions (unread counts) and verified contacts.
+  db.version(3).stores({ reads: 'channel', verified: 'peer_id' });
   return db;
 }
 
@@ -160,7 +193,7 @@ export async function rotateDeviceKey(): Promise<void> {
 
 /** Drops the replica and the outbox (everything the companion can give back, plus unsent drafts). */
 export async function clearReplica(): Promise<void> {
-  const tables = [db.messages, db.channels, db.peers, db.profiles, db.cards, db.outbox, db.meta];
+  const tables = [db.messages, db.channels, db.peers, db.profiles, db.cards, db.outbox, db.meta, db.reads, db.verified];
   await db.transaction('rw', tables, async () => {
     await Promise.all(tables.map((table) => table.clear()));
   });

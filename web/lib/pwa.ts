@@ -18,3 +18,15 @@ export async function registerServiceWorker(): Promise<void> {
     console.warn('Canopy: service worker not registered:', error);
   }
 }
+
+/** The service worker asks the app to show a conversation (a notification was clicked); returns the unsubscribe. */
+export function onServiceWorkerOpen(open: (path: string) => void): () => void {
+  const container = navigator.serviceWorker;
+  if (!container) return () => {};
+  const listener = (event: MessageEvent) => {
+    const data = event.data as { type?: unknown; path?: unknown } | null;
+    if (data?.type === 'canopy:open' && typeof data.path === 'string' && data.path.startsWith('/') && !data.path.startsWith('//')) open(data.path);
+  };
+  container.addEventListener('message', listener);
+  return () => container.removeEventListener('message', listener);
+}

@@ -29,8 +29,6 @@ export interface Conversation {
   last: AppMessage | null;
   /** ms since epoch of the newest activity, for sorting. */
   last_at: number;
-  /** Messages to this peer still in the outbox. */
-  queued: number;
 }
 
 function outboxAsMessage(row: OutboxRow, me: string): DisplayMessage {
@@ -118,7 +116,6 @@ export function conversations(): Observable<Conversation[]> {
         connected: peerInfo.get(peerId)?.connected ?? false,
         last,
         last_at: Math.max(last.ts, last.received_at),
-        queued: 0,
       });
     }
     for (const row of queuedRows) {
@@ -132,9 +129,7 @@ export function conversations(): Observable<Conversation[]> {
           connected: peerInfo.get(peerId)?.connected ?? false,
           last: null,
           last_at: 0,
-          queued: 0,
         } satisfies Conversation);
-      conversation.queued++;
       conversation.last_at = Math.max(conversation.last_at, row.created_at);
       result.set(peerId, conversation);
     }

@@ -23,9 +23,13 @@ import {
   type CompanionInfo,
   type KeyChangedDetail,
   type LinkState,
+  type LinkStateInfo,
   type WebSocketConstructor,
 } from './link/app-link.ts';
-import { Replica, type SendInput } from './sync.ts';
+import { appLinkReconnectDelay } from './link/reconnect-delay.ts';
+import { isAppMessage, Replica, type SendInput } from './sync.ts';
+import { notifyIncoming } from './notifications.ts';
+import { people } from './people.svelte.ts';
 import type { OutboxRow } from './db.ts';
 
 export { AppError } from './link/app-link.ts';
@@ -43,6 +47,7 @@ class Session {
   #fingerprint = $state<string | null>(null);
   #error = $state<string | null>(null);
   #keyChanged = $state<KeyChangedDetail | null>(null);
+  #retryAt = $state<number | null>(null);
 
   #link: AppLink | null = null;
   #started: Promise<void> | null = null;
@@ -75,6 +80,10 @@ class Session {
   }
   get error(): string | null {
     return this.#error;
+  }
+  /** Epoch ms of the next automatic attempt to reach the companion, while it is unreachable. */
+  get retryAt(): number | null {
+    return this.#retryAt;
   }
   /** Both fingerprints when phase is 'key_changed'. */
   get keyChanged(): KeyChangedDetail | null {
@@ -112,6 +121,7 @@ class Session {
       store: linkStore,
       label: deviceLabelFromUserAgent(navigator.userAgent),
       onState: (state, info) => this.#onLinkState(state, info),
+      reconnectDelay: (attempt) => appLinkReconnectDelay(attempt, document.visibilityState === 'visible'),
       onOpen: (companion) => this.#onLinkOpen(companion),
       onPush: (push) => void this.#onPush(push),
     });
@@ -126,6 +136,11 @@ class Session {
     });
 
     link.start();
+  }
+
+  /** "Retry now": dial the companion at once instead of waiting for the next scheduled attempt. */
+  reconnectNow(): void {
+    this.#link?.reconnectNow();
   }
 
   /**
@@ -218,8 +233,9 @@ class Session {
     }
   }
 
-  #onLinkState(state: LinkState, info: { error: string | null; keyChanged: KeyChangedDetail | null }): void {
+  #onLinkState(state: LinkState, info: LinkStateInfo): void {
     this.#online = state === 'open';
+    this.#retryAt = info.retryAt;
     if (state === 'key_changed') {
       this.#authenticated = false;
       this.#keyChanged = info.keyChanged;
@@ -300,6 +316,12 @@ class Session {
       return;
     }
     await this.#replica.applyPush(push);
+    if (push.topic === 'message' && isAppMessage(push.data)) {
+      const message = push.data;
+      void notifyIncoming(message, people.name(message.author, message.author_name), this.#status?.username ?? null).catch((error: unknown) =>
+        console.warn('Canopy notification:', error),
+      );
+    }
   }
 }
 

@@ -15,6 +15,7 @@ import { hexEncode } from '../../protocol/bytes.ts';
 import { CHANNEL_NAME_PATTERN, dmChannelId, dmCounterpart, isDmChannel } from '../../protocol/events.ts';
 import { db, getMeta, setMeta, type ChannelRow, type OutboxRow, type PeerCardRow } from './db.ts';
 import { AppError, type AppPush } from './link/app-link.ts';
+import { setReadBaselineOnce } from './unread.ts';
 
 export const GENERAL_CHANNEL = 'general';
 const SINCE_PAGE = 500;
@@ -74,7 +75,7 @@ export function newClientId(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function isAppMessage(value: unknown): value is AppMessage {
+export function isAppMessage(value: unknown): value is AppMessage {
   if (typeof value !== 'object' || value === null) return false;
   const m = value as Record<string, unknown>;
   return typeof m.id === 'string' && typeof m.cursor === 'number' && typeof m.channel === 'string';
@@ -155,8 +156,9 @@ export class Replica {
       const rows = page.messages.filter(isAppMessage);
       await storeMessages(rows, page.cursor);
       // Stop on no progress too, so a confused companion cannot keep us looping.
-      if (!page.has_more || page.cursor <= cursor) return;
+      if (!page.has_more || page.cursor <= cursor) break;
     }
+    await setReadBaselineOnce();
   });
 
   readonly refreshPeers = serialized(async () => {

@@ -88,6 +88,9 @@ export function printedFingerprint(instance: Instance): string {
 export async function navigate(page: Page, to: 'connect' | 'messages' | 'settings' | 'keys'): Promise<void> {
   const link = page.getByTestId(`nav-${to}`);
   if (!(await link.isVisible())) {
+    // In a conversation on a phone the chat's header replaces the top bar and its menu: back first.
+    const back = page.getByRole('link', { name: 'All conversations' });
+    if (await back.isVisible()) await back.click();
     await page.getByTestId('menu-button').click();
     await expect(link).toBeVisible();
   }

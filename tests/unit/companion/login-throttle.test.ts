@@ -30,6 +30,22 @@ describe('LoginThrottle', () => {
     expect(Math.max(...waits)).toBe(THROTTLE_LIMITS.maxDelayMs);
   });
 
+  it('tells how many wrong attempts are left before the waits begin, by the strictest key', () => {
+    const { throttle } = throttleAt();
+    const username = { key: 'user:alice', freeFailures: 5 };
+    expect(throttle.attemptsLeft([device, username])).toBe(3);
+    failOnce(throttle, [device, username]);
+    expect(throttle.attemptsLeft([device, username])).toBe(2);
+    expect(throttle.attemptsLeft([username])).toBe(4);
+    failOnce(throttle, [device, username]);
+    expect(throttle.retryAfter([device])).toBe(0);
+    failOnce(throttle, [device, username]);
+    expect(throttle.attemptsLeft([device, username])).toBe(0);
+    expect(throttle.retryAfter([device])).toBe(1_000);
+    failOnce(throttle, [device, username]); // past the allowance it stays at 0, never negative
+    expect(throttle.attemptsLeft([device])).toBe(0);
+  });
+
   it('counts attempts still being checked, so parallel guesses cannot all pass', () => {
     const { throttle } = throttleAt();
     let admitted = 0;

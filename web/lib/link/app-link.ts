@@ -51,6 +51,7 @@ export type {
   CompanionPin,
   KeyChangedDetail,
   LinkState,
+  LinkStateInfo,
   LinkStore,
   WebSocketConstructor,
   WebSocketLike,
@@ -72,6 +73,8 @@ export class AppLink {
   #keyChanged: KeyChangedDetail | null = null;
   #attempt = 0;
   #retryTimer: Timer | undefined;
+  /** When the scheduled redial fires (epoch ms), for a "retrying in …" hint; null when none is scheduled. */
+  #retryAt: number | null = null;
   #nextId = 1;
 
   constructor(options: AppLinkOptions) {
@@ -363,8 +366,9 @@ export class AppLink {
     if (this.#state === 'key_changed') return;
     // A deliberate stop is not an error worth showing.
     this.#lastError = reason === 'stopped' ? null : reason;
-    this.#setState('closed');
+    // Scheduled first so the 'closed' announcement can say when the next attempt is.
     if (this.#running) this.#scheduleRetry();
+    this.#setState('closed');
   }
 
   #closeConnection(conn: Connection, code: number, reason: string): void {
@@ -375,8 +379,9 @@ export class AppLink {
   #scheduleRetry(): void {
     this.#clearRetry();
     const delay = this.#o.reconnectDelay(this.#attempt++);
+    this.#retryAt = Date.now() + delay;
     this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
+      this.#clearRetry();
       this.#connect();
     }, delay);
   }
@@ -384,6 +389,7 @@ export class AppLink {
   #clearRetry(): void {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    this.#retryAt = null;
   }
 
   #setState(state: LinkState): void {
@@ -391,7 +397,7 @@ export class AppLink {
     this.#state = state;
     // 'closed' is re-announced so a new error reason reaches the UI; others only on change.
     if (changed || state === 'closed') {
-      const info = { error: this.#lastError, keyChanged: this.#keyChanged };
+      const info = { error: this.#lastError, keyChanged: this.#keyChanged, retryAt: this.#retryAt };
       hook(() => this.#o.onState?.(state, info));
     }
   }

@@ -76,6 +76,13 @@ export interface LinkStore {
 
 export type LinkState = 'connecting' | 'open' | 'closed' | 'key_changed';
 
+export interface LinkStateInfo {
+  error: string | null;
+  keyChanged: KeyChangedDetail | null;
+  /** Epoch ms of the next automatic reconnect attempt, when one is scheduled. */
+  retryAt: number | null;
+}
+
 /** What the link learnt about the companion in the handshake. */
 export interface CompanionInfo {
   peerId: string;
@@ -105,7 +112,7 @@ export interface AppLinkOptions {
   label: string;
   crypto?: CryptoBackend;
   /** Called on every state change; `error` is the reason for the last drop, when there was one. */
-  onState?: (state: LinkState, info: { error: string | null; keyChanged: KeyChangedDetail | null }) => void;
+  onState?: (state: LinkState, info: LinkStateInfo) => void;
   /** Called once per completed handshake, before any other traffic: the place to (re)sync. */
   onOpen?: (companion: CompanionInfo) => void;
   onPush?: (push: AppPush) => void;

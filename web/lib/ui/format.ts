@@ -57,8 +57,5 @@ export function formatDateTime(value: number | string | null | undefined): strin
   return Number.isNaN(date.getTime()) ? '—' : dateTimeFormat.format(date);
 }
 
-/** The message of anything thrown: AppError, Error or otherwise. */
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
+/** Anything thrown, in words for a person (see error-text.ts). */
+export { errorText } from './error-text.ts';
