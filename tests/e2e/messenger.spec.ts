@@ -74,6 +74,9 @@ test('new messages are noticed, and read once seen', async ({ canopy }) => {
   await dmsFromB(b, a.peerId, 'While scrolled up', 3);
   const pill = page.getByTestId('new-messages-pill');
   await expect(pill).toHaveText('↓ 3 new', { timeout: 20_000 });
+  // Screen readers hear what arrived in the open conversation (a polite live region).
+  await expect(page.getByTestId('message-announcer')).toHaveAttribute('aria-live', 'polite');
+  await expect(page.getByTestId('message-announcer')).toHaveText('bob: While scrolled up 3');
   await expect(page).toHaveTitle('(3) Messages · Canopy');
   await pill.click();
   await expect(messageRow(page, 'While scrolled up 3')).toBeInViewport();
@@ -187,4 +190,74 @@ test('the companion restarts: peers are unknown meanwhile, the page is back with
   await canopy.startInstance({ port, dataDir });
   await banner.getByTestId('retry-now').click();
   await expect(banner).toHaveCount(0, { timeout: 5_000 });
+});
+
+test('chat: runs are grouped under one name, links are safe, copy and reply work, keys move between messages', async ({ canopy }) => {
+  const { a, b } = await twoConnectedUsers(canopy, { pageOptions: { permissions: ['clipboard-read', 'clipboard-write'] } });
+  const page = a.page;
+  const LINK_TEXT = 'Worth a look: https://example.org/path?q=1.';
+  const HTML_TEXT = '<img src=x onerror="document.title=1"> stays text';
+  const api = apiClient(b.instance.url, await createKey(b.instance.dataDir, 'write_messages'));
+  for (const content of ['First of a run', LINK_TEXT, HTML_TEXT]) {
+    expect((await api.post('/p2p/send', { content, peer_id: a.peerId })).status).toBe(200);
+  }
+  await openConversation(page, { peer: b.peerId });
+  await expect(messageRow(page, HTML_TEXT)).toBeVisible({ timeout: 20_000 });
+
+  // One name and avatar over the run; the others keep the name for screen readers only.
+  await expect(messageRow(page, 'First of a run')).not.toHaveClass(/\bgrouped\b/);
+  await expect(messageRow(page, LINK_TEXT)).toHaveClass(/\bgrouped\b/);
+  await expect(messageRow(page, LINK_TEXT).locator('header')).toHaveCount(0);
+  await expect(messageRow(page, LINK_TEXT).getByTestId('message-author')).toHaveText('bob');
+  await expect(page.getByTestId('day-divider')).toHaveText(['Today']);
+
+  // The URL is a link that opens apart from the app (the sentence's full stop is not part of it); markup stays text.
+  const link = messageRow(page, LINK_TEXT).getByRole('link');
+  await expect(link).toHaveText('https://example.org/path?q=1');
+  await expect(link).toHaveAttribute('href', 'https://example.org/path?q=1');
+  await expect(link).toHaveAttribute('target', '_blank');
+  await expect(link).toHaveAttribute('rel', /\bnoopener\b.*\bnoreferrer\b/);
+  await expect(messageRow(page, HTML_TEXT).locator('img')).toHaveCount(0);
+  await expect(page).not.toHaveTitle('1');
+
+  // Copy puts the message's text on the clipboard.
+  await messageRow(page, LINK_TEXT).hover();
+  await messageRow(page, LINK_TEXT).getByTestId('message-copy').click();
+  await expect(messageRow(page, LINK_TEXT).getByTestId('message-copy')).toHaveText('Copied');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(LINK_TEXT);
+
+  // Reply quotes the message; Escape in the composer drops the quote.
+  await messageRow(page, 'First of a run').hover();
+  await messageRow(page, 'First of a run').getByTestId('message-reply').click();
+  await expect(page.getByTestId('composer-reply')).toContainText('First of a run');
+  await expect(page.getByTestId('composer')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('composer-reply')).toHaveCount(0);
+  await messageRow(page, 'First of a run').hover();
+  await messageRow(page, 'First of a run').getByTestId('message-reply').click();
+  await sendMessage(page, 'An answer');
+  await expect(page.getByTestId('composer-reply')).toHaveCount(0);
+  await expect(messageRow(page, 'An answer').getByTestId('message-quote')).toContainText('First of a run');
+
+  // The other side sees the quote too, under the author's name.
+  await openConversation(b.page, { peer: a.peerId });
+  const quote = messageRow(b.page, 'An answer').getByTestId('message-quote');
+  await expect(quote).toContainText('You', { timeout: 20_000 });
+  await expect(quote).toContainText('First of a run');
+
+  // Keys: into the list at the newest message, up one, Home to the oldest, Escape back to the composer.
+  await page.getByTestId('message-list').focus();
+  await page.keyboard.press('ArrowUp');
+  await expect(messageRow(page, 'An answer')).toBeFocused();
+  await page.keyboard.press('ArrowUp');
+  await expect(messageRow(page, HTML_TEXT)).toBeFocused();
+  await page.keyboard.press('Home');
+  await expect(messageRow(page, 'First of a run')).toBeFocused();
+  await page.keyboard.press('ArrowDown');
+  await expect(messageRow(page, LINK_TEXT)).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('composer')).toBeFocused();
+  // A click on a quote shows the quoted message.
+  await messageRow(page, 'An answer').getByTestId('message-quote').click();
+  await expect(messageRow(page, 'First of a run')).toBeFocused();
 });
