@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../companion/logger.ts';
 import { AccountService, LOGIN_ALLOWANCE, type Requester } from '../../../companion/service/account-service.ts';
-import { ServiceError } from '../../../companion/service/errors.ts';
+import { refusal } from './refusal.ts';
 import { HASHING_LIMITS, hashPassword } from '../../../companion/service/passwords.ts';
 import { ensureSetupCode } from '../../../companion/service/setup-code.ts';
 import { openStore, type Store } from '../../../companion/store/index.ts';
@@ -40,16 +40,6 @@ afterEach(() => {
 /** Takes every running and queued hashing slot; resolves when those jobs are done. */
 function saturateHasher(): Promise<unknown> {
   return Promise.all(Array.from({ length: HASHING_LIMITS.concurrent + HASHING_LIMITS.queued }, () => hashPassword('filler password')));
-}
-
-async function refusal(attempt: Promise<unknown>): Promise<Pick<ServiceError, 'status' | 'message' | 'details'>> {
-  const error = await attempt.then(
-    () => expect.fail('expected a refusal'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ServiceError);
-  const { status, message, details } = error as ServiceError;
-  return { status, message, details };
 }
 
 describe('account service while password checks are saturated', () => {

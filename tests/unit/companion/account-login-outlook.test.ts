@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../companion/logger.ts';
 import { AccountService, LOGIN_ALLOWANCE, type Requester } from '../../../companion/service/account-service.ts';
-import { ServiceError } from '../../../companion/service/errors.ts';
+import { refusal } from './refusal.ts';
 import { LoginThrottle } from '../../../companion/service/login-throttle.ts';
 import { ensureSetupCode } from '../../../companion/service/setup-code.ts';
 import { openStore, type Store } from '../../../companion/store/index.ts';
@@ -31,16 +31,6 @@ afterEach(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function refusal(attempt: Promise<unknown>): Promise<Pick<ServiceError, 'status' | 'message' | 'details'>> {
-  const error = await attempt.then(
-    () => expect.fail('expected a refusal'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ServiceError);
-  const { status, message, details } = error as ServiceError;
-  return { status, message, details };
-}
 
 describe('what a wrong password tells the browser', () => {
   it('counts down the free tries, then says each wait as it starts: 1 s, 2 s, 4 s', async () => {
