@@ -42,6 +42,9 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   private readonly introductions: IntroductionLedger;
   private readonly intake: EventIntake;
   private readonly catchUpHost: CatchUpHost;
+  /** Live pushes waiting for the end of this event-loop turn, per link (see push). */
+  private readonly livePending = new Map<Link, SignedEvent[]>();
+  private liveFlushScheduled = false;
 
   constructor(
     private readonly crypto: CryptoBackend,
@@ -105,7 +108,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
 
   private recipientsOf(signed: SignedEvent): string[] {
     if (signed.event.kind === 'dm') return [(signed.event.body as DmBody).to];
-    return this.store.peers.list().map((peer) => peer.peerId);
+    return this.store.peers.ids();
   }
 
   handleFrame(link: Link, frame: SyncFrame): void {
@@ -130,10 +133,33 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   /**
-   * A live push. A peer that does not read gets nothing more buffered: once its socket drains, a
-   * catch-up from its last vector sends what it missed.
+   * A live push, sent when the event loop turns: the posts of one burst (an agent's calls, a
+   * forwarded batch) leave in one frame, so the peer stores them in one commit and answers with
+   * one ack. Nothing waits when idle: a lone post goes out on the next turn, microseconds later.
    */
   private push(link: Link, events: SignedEvent[]): void {
+    if (!link.isOpen) return;
+    const queued = this.livePending.get(link);
+    if (queued) queued.push(...events);
+    else this.livePending.set(link, [...events]);
+    if (!this.liveFlushScheduled) {
+      this.liveFlushScheduled = true;
+      setImmediate(() => this.flushLive());
+    }
+  }
+
+  private flushLive(): void {
+    this.liveFlushScheduled = false;
+    const pending = [...this.livePending];
+    this.livePending.clear();
+    for (const [link, events] of pending) this.sendLive(link, events);
+  }
+
+  /**
+   * A peer that does not read gets nothing more buffered: once its socket drains, a catch-up from
+   * its last vector sends what it missed.
+   */
+  private sendLive(link: Link, events: SignedEvent[]): void {
     if (!link.isOpen) return;
     if (link.bufferedAmount > MAX_LIVE_BUFFERED_BYTES) {
       this.catchUpOf(link).resend();

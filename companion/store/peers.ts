@@ -72,6 +72,7 @@ export class PeerRepository {
   readonly #now: Clock;
   readonly #get;
   readonly #list;
+  readonly #ids;
   readonly #insert;
   readonly #update;
   readonly #markConnected;
@@ -84,6 +85,7 @@ export class PeerRepository {
     this.#now = now;
     this.#get = db.prepare<[string], PeerRow>('SELECT * FROM peers WHERE peer_id = ?');
     this.#list = db.prepare<[], PeerRow>('SELECT * FROM peers ORDER BY created_at, peer_id');
+    this.#ids = db.prepare<[], string>('SELECT peer_id FROM peers ORDER BY created_at, peer_id').pluck();
     this.#insert = db.prepare(
       `INSERT INTO peers (peer_id, ed25519_public_key, x25519_public_key, endpoints, source, trust, key_proven,
          invite_secret, created_at, updated_at)
@@ -116,6 +118,11 @@ export class PeerRepository {
 
   list(): PeerRecord[] {
     return this.#list.all().map(toRecord);
+  }
+
+  /** Just the ids, in list() order: asked once per post we publish, where decoding every row showed in profiles. */
+  ids(): string[] {
+    return this.#ids.all();
   }
 
   /**
