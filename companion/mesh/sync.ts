@@ -42,7 +42,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   private readonly introductions: IntroductionLedger;
   private readonly intake: EventIntake;
   private readonly catchUpHost: CatchUpHost;
-  /** Live pushes waiting for the end of this event-loop turn, per link (see push). */
+  /** Live pushes waiting for the end of the current task, per link (see push). */
   private readonly livePending = new Map<Link, SignedEvent[]>();
   private liveFlushScheduled = false;
 
@@ -133,9 +133,11 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   /**
-   * A live push, sent when the event loop turns: the posts of one burst (an agent's calls, a
-   * forwarded batch) leave in one frame, so the peer stores them in one commit and answers with
-   * one ack. Nothing waits when idle: a lone post goes out on the next turn, microseconds later.
+   * A live push, sent once the code that made it has run to its end (a microtask): the posts of
+   * one burst (a batch of calls, a forwarded batch) leave in one frame, so the peer stores them
+   * in one commit and answers with one ack. Still before anything else happens, in particular
+   * before the API answers the send: a sender killed right after "sent" has written the frame, as
+   * it did when each post left on its own.
    */
   private push(link: Link, events: SignedEvent[]): void {
     if (!link.isOpen) return;
@@ -144,7 +146,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     else this.livePending.set(link, [...events]);
     if (!this.liveFlushScheduled) {
       this.liveFlushScheduled = true;
-      setImmediate(() => this.flushLive());
+      queueMicrotask(() => this.flushLive());
     }
   }
 

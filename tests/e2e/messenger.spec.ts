@@ -9,7 +9,7 @@
 import type { Page } from '@playwright/test';
 import { createKey, apiClient } from '../helpers/api.ts';
 import { expect, test } from './helpers/fixtures.ts';
-import { messageRow, navigate, openConversation, sendMessage, twoConnectedUsers, waitForServiceWorker, type Side } from './helpers/app.ts';
+import { messageRow, navigate, openConversation, screenshot, sendMessage, twoConnectedUsers, waitForServiceWorker, type Side } from './helpers/app.ts';
 
 test.describe.configure({ timeout: 120_000 });
 
@@ -45,6 +45,7 @@ test('new messages are noticed, and read once seen', async ({ canopy }) => {
   const row = page.getByTestId(`dm-${b.peerId}`);
   await expect(row).toHaveClass(/\bunread\b/);
   await expect(row.getByTestId('unread-count')).toHaveText(/^2\b/);
+  await screenshot(page, 'messenger-unread-1280', { tall: false });
   await expect(page.getByTestId('channel-general')).not.toHaveClass(/\bunread\b/);
 
   // Opening it shows where the new ones start, and marks them read.
@@ -74,6 +75,7 @@ test('new messages are noticed, and read once seen', async ({ canopy }) => {
   await dmsFromB(b, a.peerId, 'While scrolled up', 3);
   const pill = page.getByTestId('new-messages-pill');
   await expect(pill).toHaveText('↓ 3 new', { timeout: 20_000 });
+  await screenshot(page, 'messenger-new-pill-1280', { tall: false });
   // Screen readers hear what arrived in the open conversation (a polite live region).
   await expect(page.getByTestId('message-announcer')).toHaveAttribute('aria-live', 'polite');
   await expect(page.getByTestId('message-announcer')).toHaveText('bob: While scrolled up 3');
@@ -89,6 +91,7 @@ test('new messages are noticed, and read once seen', async ({ canopy }) => {
   await expect(page.getByTestId('menu-unread')).toHaveCount(0);
   await dmsFromB(b, a.peerId, 'On the phone', 1);
   await expect(page.getByTestId('menu-unread')).toHaveText(/^1\b/, { timeout: 20_000 });
+  await screenshot(page, 'messenger-menu-badge-375', { tall: false });
 });
 
 test('messages waiting to be sent show on the message, not as a count on the conversation', async ({ canopy }) => {
@@ -126,6 +129,8 @@ test('notifications: opt-in, for DMs and mentions, only while the tab is hidden'
   await expect(page.getByTestId('notify-dm')).toBeChecked();
   await expect(page.getByTestId('notify-mention')).toBeChecked();
   await expect(page.getByTestId('notify-channel')).not.toBeChecked();
+  await page.getByTestId('notification-settings').scrollIntoViewIfNeeded();
+  await screenshot(page, 'messenger-notification-settings', { tall: false });
 
   // Visible tab: no notification (the unread badge is enough).
   await dmsFromB(b, a.peerId, 'While looking', 1);
@@ -170,6 +175,7 @@ test('the companion restarts: peers are unknown meanwhile, the page is back with
   // Nothing is known about peers while our own companion cannot be asked: no green dots.
   await expect(dmRow.getByTestId('presence')).toHaveAttribute('data-presence', 'unknown');
   await expect(page.getByTestId('chat-link')).toHaveText('status unknown while your companion is unreachable');
+  await screenshot(page, 'messenger-offline-1280', { tall: false });
   await navigate(page, 'connect');
   await expect(page.getByTestId('peers-unknown')).toBeVisible();
   await navigate(page, 'messages');

@@ -1,9 +1,9 @@
-// Issue 10: live pushes leave when the event loop turns, so a burst of posts goes out in one frame
-// (one commit and one ack at the peer), while a lone post still leaves at once.
+// Issue 10: live pushes leave once the code that made them has finished (a microtask), so a burst
+// of posts goes out in one frame (one commit and one ack at the peer), while a lone post still
+// leaves at once, before the API could answer.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../../../companion/crypto/node.ts';
 import type { Link } from '../../../companion/mesh/link.ts';
@@ -25,6 +25,9 @@ let sent: Frame[];
 let engine: SyncEngine;
 let link: { peerId: string; isOpen: boolean; bufferedAmount: number; send: (frame: Frame) => boolean };
 let seq = 0;
+
+/** Lets pending microtasks run (an awaited resolved promise comes after them). */
+const afterCurrentTask = () => Promise.resolve();
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'canopy-live-push-'));
@@ -63,30 +66,30 @@ function publishPost(content: string): string {
 const eventFrames = () => sent.filter((frame) => frame.t === 'events') as Array<Extract<Frame, { t: 'events' }>>;
 
 describe('live pushes', () => {
-  it('send a burst of posts as one frame when the loop turns, in order, each stored first', async () => {
+  it('send a burst of posts as one frame once the code of the burst has run, in order, each stored first', async () => {
     const ids = Array.from({ length: 50 }, (_, i) => publishPost(`post ${i}`));
     // Stored at once (the API answers after the commit); nothing has left yet.
     expect(ids.every((id) => store.events.has(id))).toBe(true);
     expect(eventFrames()).toHaveLength(0);
-    await nextTurn();
+    await afterCurrentTask();
     const frames = eventFrames();
     expect(frames).toHaveLength(1);
     expect(frames[0]!.events.map((signed) => (signed.event.body as { content: string }).content)).toEqual(ids.map((_, i) => `post ${i}`));
   });
 
-  it('send a lone post on the next turn', async () => {
+  it('send a lone post at once after its call', async () => {
     publishPost('alone');
-    await nextTurn();
+    await afterCurrentTask();
     expect(eventFrames()).toHaveLength(1);
     publishPost('again');
-    await nextTurn();
+    await afterCurrentTask();
     expect(eventFrames()).toHaveLength(2);
   });
 
-  it('send nothing to a link that closed before the turn ended', async () => {
+  it('send nothing to a link that closed before the burst ended', async () => {
     publishPost('too late');
     link.isOpen = false;
-    await nextTurn();
+    await afterCurrentTask();
     expect(eventFrames()).toHaveLength(0);
   });
 });
