@@ -154,7 +154,14 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     this.liveFlushScheduled = false;
     const pending = [...this.livePending];
     this.livePending.clear();
-    for (const [link, events] of pending) this.sendLive(link, events);
+    for (const [link, events] of pending) {
+      // A microtask has no caller to report to: a failure here must cost one link's push, never the process.
+      try {
+        this.sendLive(link, events);
+      } catch (error) {
+        this.log.error('sync', 'live push failed', { peer: link.peerId, error: (error as Error).message });
+      }
+    }
   }
 
   /**

@@ -17,7 +17,8 @@ import { generateIdentity } from '../../../protocol/identity.ts';
 
 const me = generateIdentity(nodeCrypto);
 const peer = generateIdentity(nodeCrypto);
-const silent = { info: () => {}, warn: () => {}, error: () => {} };
+const errors: string[] = [];
+const silent = { info: () => {}, warn: () => {}, error: (_topic: string, message: string) => void errors.push(message) };
 
 let dir: string;
 let store: Store;
@@ -37,6 +38,7 @@ beforeEach(() => {
     'accepted',
   );
   sent = [];
+  errors.length = 0;
   link = { peerId: peer.peerId, isOpen: true, bufferedAmount: 0, send: (frame) => (sent.push(frame), true) };
   const manager = { get: (id: string) => (id === peer.peerId ? link : undefined), connected: () => [link] } as unknown as LinkManager;
   engine = new SyncEngine(nodeCrypto, me, store, manager, silent);
@@ -91,5 +93,14 @@ describe('live pushes', () => {
     link.isOpen = false;
     await afterCurrentTask();
     expect(eventFrames()).toHaveLength(0);
+  });
+
+  it('log a push that throws, without taking the process down', async () => {
+    link.send = () => {
+      throw new Error('socket exploded');
+    };
+    publishPost('boom');
+    await afterCurrentTask();
+    expect(errors).toEqual(['live push failed']);
   });
 });
