@@ -7,6 +7,7 @@ import { CANOPY_VERSION, PROTOCOL_VERSION } from '../../protocol/version.ts';
 import { AutoConnect } from '../discovery/auto-connect.ts';
 import type { LanDiscovery } from '../discovery/lan-discovery.ts';
 import type { Logger } from '../logger.ts';
+import type { PeerRecord } from '../store/peers.ts';
 import type { ConsentGate } from '../mesh/consent.ts';
 import { DIAL_CONCURRENCY, DIAL_DEADLINE_MS, dialFirst } from '../mesh/dial-race.ts';
 import type { Link } from '../mesh/link.ts';
@@ -209,16 +210,7 @@ export class NetworkService {
       connected_at: new Date(link.info.connectedAt).toISOString(),
     }));
     const connected = new Set(links.map((link) => link.peerId));
-    const known = store.peers.list().map((peer) => ({
-      peer_id: peer.peerId,
-      ed25519_public_key: b58encode(peer.ed25519PublicKey),
-      display_name: peer.displayName,
-      endpoints: peer.endpoints,
-      connected: connected.has(peer.peerId),
-      source: peer.source,
-      trust: peer.trust,
-      last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
-    }));
+    const known = store.peers.list().map((peer) => ({ ...knownPeerFields(peer), connected: connected.has(peer.peerId) }));
     const discovered = this.discoveredPeers();
     return {
       connected_peers: details.map((d) => d.peer_id),
@@ -324,18 +316,10 @@ export class NetworkService {
   /** Known peers with their link state, as the web app lists them. */
   peerSummaries(): PeerSummary[] {
     const { manager, store } = this.options;
-    return store.peers.list().map((peer) => ({
-      peer_id: peer.peerId,
-      ed25519_public_key: b58encode(peer.ed25519PublicKey),
-      display_name: peer.displayName,
-      endpoints: peer.endpoints,
-      connected: Boolean(manager.get(peer.peerId)),
-      connection: connectionOf(manager.get(peer.peerId)),
-      via: manager.get(peer.peerId)?.info.via ?? null,
-      source: peer.source,
-      trust: peer.trust,
-      last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
-    }));
+    return store.peers.list().map((peer) => {
+      const link = manager.get(peer.peerId);
+      return { ...knownPeerFields(peer), connected: Boolean(link), connection: connectionOf(link), via: link?.info.via ?? null };
+    });
   }
 
   async reconnect(peerId: string) {
@@ -362,6 +346,19 @@ export class NetworkService {
     }
     return { status: 'scheduled' };
   }
+}
+
+/** What GET /p2p/status (`known_peers`) and the web app's peer list both say about a stored peer. */
+function knownPeerFields(peer: PeerRecord) {
+  return {
+    peer_id: peer.peerId,
+    ed25519_public_key: b58encode(peer.ed25519PublicKey),
+    display_name: peer.displayName,
+    endpoints: peer.endpoints,
+    source: peer.source,
+    trust: peer.trust,
+    last_connected_at: peer.lastConnectedAt ? new Date(peer.lastConnectedAt).toISOString() : null,
+  };
 }
 
 function connectionOf(link: Link | undefined): 'direct' | 'relayed' | null {
