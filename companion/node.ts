@@ -21,6 +21,7 @@ import { RelayCircuits, type RelayLimits } from './mesh/relay-circuits.ts';
 import { RelayRoutes } from './mesh/relay-routes.ts';
 import { ProfileCards } from './mesh/profile-cards.ts';
 import { PeerIntroductions } from './mesh/peer-introductions.ts';
+import { Publisher } from './mesh/publisher.ts';
 import { SyncEngine } from './mesh/sync.ts';
 import { advertisedEndpoints } from './service/endpoints.ts';
 import { AccountService } from './service/account-service.ts';
@@ -208,7 +209,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     },
   });
   const introductionService = new IntroductionService({ store, manager, consent, routes, broker, nameOf: (peerId) => directory.nameOf(peerId) });
-  const messages = new MessageService(crypto, identity, store, manager, sync, (peerId) => directory.nameOf(peerId));
+  const messages = new MessageService(crypto, identity, store, manager, new Publisher(crypto, identity, store, sync), (peerId) => directory.nameOf(peerId));
   const keys = new KeyService(store.apiKeys);
   const accounts = new AccountService(store, identity.peerId, log);
   // Until a display name is set, our card carries the account's username.

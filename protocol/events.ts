@@ -1,7 +1,8 @@
-import { b58decode, b58encode, b64urlDecode, b64urlEncode, concatBytes, fromUtf8, hexEncode, utf8 } from './bytes.ts';
+import { b58decode, b58encode, b64urlDecode, b64urlEncode, concatBytes, fromUtf8, hexDecode, hexEncode, utf8 } from './bytes.ts';
 import { canonicalBytes } from './canonical.ts';
 import type { CryptoBackend, KeyPair } from './crypto/types.ts';
 import { peerIdMatches, type Identity } from './identity.ts';
+import { leafHash, rootFromInclusionPath, treeWithPaths } from './merkle.ts';
 import { openSeal, seal, SealError } from './seal.ts';
 
 /**
@@ -49,12 +50,31 @@ export interface CanopyEvent {
 export interface SignedEvent {
   event: CanopyEvent;
   /**
-   * b64url of a 64-byte Ed25519 signature. Kept outside the event (and outside its id) so a later
-   * version can replace per-event signatures with one signature over a Merkle root of a batch
-   * without changing events or their ids.
+   * b64url of a 64-byte Ed25519 signature: over the event itself, or, when `proof` is present,
+   * over the root of the batch the event was signed in. Outside the event (and its id), so the
+   * same event has the same id however it was signed.
    */
   sig: string;
+  proof?: BatchProof;
 }
+
+/**
+ * Where an event sits in the batch its author signed once: the batch is a Merkle tree (RFC 9162)
+ * over its events' ids, the author signs (size, root), and each event carries the path from its id
+ * to that root. So a receiver checks a whole batch with one signature, and any single event can
+ * still be forwarded and checked on its own.
+ */
+export interface BatchProof {
+  /** Events in the signed batch (≥ 2; a lone event is signed directly). */
+  size: number;
+  index: number;
+  /** b64url of each 32-byte sibling hash, from the leaf up. */
+  path: string[];
+}
+
+/** The most events one batch signature covers: every inclusion path then has at most 10 hashes. */
+export const MAX_SIGNED_BATCH = 1024;
+export const MAX_BATCH_PATH = 10;
 
 export type VerifyResult = { ok: true; id: string } | { ok: false; reason: string };
 
@@ -66,6 +86,7 @@ export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const DM_CHANNEL_PATTERN = new RegExp(`^dm:${B58_CHAR}{16}:${B58_CHAR}{16}$`);
 
 const EVENT_DOMAIN = utf8('canopy/event/v1\n');
+const BATCH_DOMAIN = utf8('canopy/batch/v1\n');
 
 /** Hex digits of the creator's hash in a created channel's id: 48 bits, too many to grind a key for. */
 export const CHANNEL_ID_SUFFIX_LENGTH = 12;
@@ -94,16 +115,59 @@ export function eventId(crypto: CryptoBackend, event: CanopyEvent): string {
 }
 
 export function signEvent(crypto: CryptoBackend, identity: Identity, event: CanopyEvent): SignedEvent {
-  // Signing an event that names someone else would produce something no peer accepts; fail loudly here.
-  if (event.author !== identity.peerId || event.author_key !== b58encode(identity.ed25519.publicKey)) {
-    throw new Error('Cannot sign an event whose author/author_key is not this identity');
-  }
+  assertAuthor(identity, event);
   return { event, sig: b64urlEncode(crypto.ed25519Sign(eventSigningBytes(event), identity.ed25519.secretKey)) };
 }
 
+// Signing an event that names someone else would produce something no peer accepts; fail loudly here.
+function assertAuthor(identity: Identity, event: CanopyEvent): void {
+  if (event.author !== identity.peerId || event.author_key !== b58encode(identity.ed25519.publicKey)) {
+    throw new Error('Cannot sign an event whose author/author_key is not this identity');
+  }
+}
+
+/** The size is signed with the root: a path into a smaller tree can reach the same root. */
+function batchSigningBytes(size: number, root: Uint8Array): Uint8Array {
+  const sizeBytes = new Uint8Array(4);
+  new DataView(sizeBytes.buffer).setUint32(0, size);
+  return concatBytes(BATCH_DOMAIN, sizeBytes, root);
+}
+
+/**
+ * Signs `events` with one signature per MAX_SIGNED_BATCH (see BatchProof); a single event gets a
+ * plain signature, exactly as signEvent makes. `ids` are the events' ids, in the same order.
+ */
+export function signEvents(crypto: CryptoBackend, identity: Identity, events: readonly CanopyEvent[], ids: readonly string[]): SignedEvent[] {
+  const signed: SignedEvent[] = [];
+  for (let from = 0; from < events.length; from += MAX_SIGNED_BATCH) {
+    const batch = events.slice(from, from + MAX_SIGNED_BATCH);
+    if (batch.length === 1) {
+      signed.push(signEvent(crypto, identity, batch[0]!));
+      continue;
+    }
+    batch.forEach((event) => assertAuthor(identity, event));
+    const leaves = ids.slice(from, from + batch.length).map((id) => leafHash(crypto, hexDecode(id)));
+    const { root, paths } = treeWithPaths(crypto, leaves);
+    const sig = b64urlEncode(crypto.ed25519Sign(batchSigningBytes(batch.length, root), identity.ed25519.secretKey));
+    batch.forEach((event, index) => {
+      signed.push({ event, sig, proof: { size: batch.length, index, path: paths[index]!.map(b64urlEncode) } });
+    });
+  }
+  return signed;
+}
+
+/**
+ * Batch signatures already checked (key, size, root, signature), so the other events of a batch
+ * cost hashes only. Only successes are added; the holder bounds its size.
+ */
+export interface VerifiedBatches {
+  has(key: string): boolean;
+  add(key: string): void;
+}
+
 /** Authorship only; shape and limits are validated by the schemas in frames.ts before this runs. */
-export function verifyEvent(crypto: CryptoBackend, signed: SignedEvent): VerifyResult {
-  const { event, sig } = signed;
+export function verifyEvent(crypto: CryptoBackend, signed: SignedEvent, verified?: VerifiedBatches): VerifyResult {
+  const { event, sig, proof } = signed;
   let key: Uint8Array;
   try {
     key = b58decode(event.author_key);
@@ -124,11 +188,40 @@ export function verifyEvent(crypto: CryptoBackend, signed: SignedEvent): VerifyR
   } catch {
     return { ok: false, reason: 'event cannot be canonicalised' };
   }
-  if (!crypto.ed25519Verify(signature, bytes, key)) return { ok: false, reason: 'signature does not verify' };
+  const idBytes = crypto.sha256(bytes);
+  const check = proof ? checkBatchSignature(crypto, proof, idBytes, sig, signature, key, event.author_key, verified) : crypto.ed25519Verify(signature, bytes, key);
+  if (check !== true) return { ok: false, reason: check === false ? 'signature does not verify' : check };
   if (event.kind === 'channel' && event.channel !== channelIdFor(crypto, event.author, (event.body as ChannelBody).name)) {
     return { ok: false, reason: "channel metadata not signed by the channel's creator" };
   }
-  return { ok: true, id: hexEncode(crypto.sha256(bytes)) };
+  return { ok: true, id: hexEncode(idBytes) };
+}
+
+/** true, false (the signature fails), or why the proof itself is unusable. */
+function checkBatchSignature(
+  crypto: CryptoBackend,
+  proof: BatchProof,
+  id: Uint8Array,
+  sig: string,
+  signature: Uint8Array,
+  key: Uint8Array,
+  authorKey: string,
+  verified: VerifiedBatches | undefined,
+): boolean | string {
+  let path: Uint8Array[];
+  try {
+    path = proof.path.map(b64urlDecode);
+  } catch {
+    return 'proof path is not valid base64url';
+  }
+  if (path.some((hash) => hash.length !== 32)) return 'proof path hashes must be 32 bytes';
+  const root = rootFromInclusionPath(crypto, proof.index, proof.size, leafHash(crypto, id), path);
+  if (!root) return 'proof path does not fit its position in the batch';
+  const cacheKey = `${authorKey}/${proof.size}/${hexEncode(root)}/${sig}`;
+  if (verified?.has(cacheKey)) return true;
+  const ok = crypto.ed25519Verify(signature, batchSigningBytes(proof.size, root), key);
+  if (ok) verified?.add(cacheKey);
+  return ok;
 }
 
 /** Sorted so both parties derive the same channel id without coordinating. */

@@ -6,7 +6,9 @@ import {
   CREATED_CHANNEL_ID_PATTERN,
   DM_CHANNEL_PATTERN,
   MAX_CHANNEL_DESCRIPTION_LENGTH,
+  MAX_BATCH_PATH,
   MAX_CREATED_CHANNEL_NAME_LENGTH,
+  MAX_SIGNED_BATCH,
   dmChannelId,
   type SignedEvent,
 } from './events.ts';
@@ -142,7 +144,18 @@ const ChannelEventSchema = z
 
 export const CanopyEventSchema = z.discriminatedUnion('kind', [PostEventSchema, DmEventSchema, ChannelEventSchema]);
 
-export const SignedEventSchema = z.strictObject({ event: CanopyEventSchema, sig: SignatureSchema });
+/** 32 bytes in unpadded base64url. */
+const HashSchema = z.string().length(43, 'must be a 32-byte hash in base64url').regex(B64URL_PATTERN, 'must be base64url');
+
+const BatchProofSchema = z
+  .strictObject({
+    size: z.int().min(2).max(MAX_SIGNED_BATCH),
+    index: z.int().min(0),
+    path: z.array(HashSchema).max(MAX_BATCH_PATH),
+  })
+  .refine((p) => p.index < p.size, { path: ['index'], message: 'must be below size' });
+
+export const SignedEventSchema = z.strictObject({ event: CanopyEventSchema, sig: SignatureSchema, proof: BatchProofSchema.optional() });
 
 // Compile-time guarantee that validated events are usable wherever events.ts types are expected.
 type Assignable<T extends U, U> = T;
@@ -183,9 +196,13 @@ const frameSchemas = {
   // Each event is checked on its own (see decodeFrame): one bad event must not cost the batch.
   events: z.object({ t: z.literal('events'), events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_FRAME) }),
   sync_done: z.object({ t: z.literal('sync_done') }),
+  // `heads` (peers with ACK_HEADS): the receiver now holds every event up to each head, so one
+  // entry per (channel, author) acknowledges a whole run; `ids` then lists only events stored
+  // beyond a gap. Without `heads`, `ids` lists every event taken.
   ack: z.object({
     t: z.literal('ack'),
     ids: z.array(EventIdSchema).max(MAX_ACK_IDS),
+    heads: VersionVectorSchema.optional(),
     rejected: z.array(RejectedEventSchema).max(MAX_EVENTS_PER_FRAME).optional(),
   }),
   // Something the peer sent was refused without closing the link (e.g. a sync vector over limits).

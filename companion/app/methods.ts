@@ -162,6 +162,10 @@ export const METHODS: Record<AppMethod, MethodSpec<z.ZodType>> = {
     params: z.object({ cursor: z.number().int().min(0), limit: z.number().int().min(1).max(1000).optional() }),
     handle: ({ services }, p) => services.messages.since(p.cursor, p.limit ?? 500),
   }),
+  'messages.recent': method({
+    params: z.object({ per_conversation: z.number().int().min(1).max(100).optional() }),
+    handle: ({ services }, p) => services.messages.recent(p.per_conversation ?? 50),
+  }),
   'messages.history': method({
     params: z.object({
       channel: z.string().min(1).max(64),

@@ -26,6 +26,8 @@ export interface CatchUpHost {
   entitled(peerId: string): (channel: string) => boolean;
   /** Bytes buffered on every open link: the total bound across links. */
   totalBuffered(): number;
+  /** The events as this link's peer can verify them (see SyncEngine.verifiableBy). */
+  verifiableBy(link: Link, events: SignedEvent[]): SignedEvent[];
   /** A batch went out: record "sent" for our events in it. */
   sent(batch: SignedEvent[], peerId: string): void;
   /** A catch-up starts from this vector (complete, or several merged): reconcile delivery states. */
@@ -127,7 +129,7 @@ export class LinkCatchUp {
       while (after < range.upToSeq) {
         const chunk = store.events.range(range.channel, range.author, after, READ_CHUNK).filter((e) => e.event.seq <= range.upToSeq);
         if (chunk.length === 0) break;
-        for (const signed of chunk) await send(builder.add(signed));
+        for (const signed of this.host.verifiableBy(this.link, chunk)) await send(builder.add(signed));
         after = chunk[chunk.length - 1]!.event.seq;
       }
     }

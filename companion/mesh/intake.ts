@@ -1,17 +1,35 @@
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
-import { isDmChannel, openDm, verifyEvent, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
+import { isDmChannel, openDm, verifyEvent, type CanopyEvent, type DmBody, type PostBody, type SignedEvent, type VerifiedBatches } from '../../protocol/events.ts';
 import { MAX_REASON_LENGTH, PostBodySchema, type ReceivedEvents, type RejectedEvent } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import type { Store } from '../store/index.ts';
 import type { IntroductionLedger } from './introductions.ts';
 
 export interface IntakeResult {
-  /** Ids of events stored now or already held: the peer may count them delivered. */
-  acked: string[];
+  /** Events stored now or already held: the peer may count them delivered. */
+  acked: Array<{ id: string; event: CanopyEvent }>;
   /** Events stored now for the first time. */
   fresh: Array<{ id: string; signed: SignedEvent }>;
   /** Events refused one by one (shape, signature, entitlement, limits), with the reason. */
   rejected: RejectedEvent[];
+}
+
+/**
+ * Batch signatures (protocol/events.ts, BatchProof) remembered once checked, so the rest of a
+ * batch costs hashes only, including when a catch-up splits it across frames. A peer can make us
+ * remember only signatures that verified, and at most this many: the oldest is forgotten first.
+ */
+export const MAX_VERIFIED_BATCHES = 4096;
+
+export class RecentlyVerified implements VerifiedBatches {
+  private readonly keys = new Set<string>();
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+  add(key: string): void {
+    this.keys.add(key);
+    if (this.keys.size > MAX_VERIFIED_BATCHES) this.keys.delete(this.keys.values().next().value!);
+  }
 }
 
 /**
@@ -20,6 +38,8 @@ export interface IntakeResult {
  * transaction. A bad event is rejected alone and reported; it never costs the batch or the link.
  */
 export class EventIntake {
+  private readonly verified = new RecentlyVerified();
+
   constructor(
     private readonly crypto: CryptoBackend,
     private readonly identity: Identity,
@@ -34,13 +54,13 @@ export class EventIntake {
   }
 
   private storeBatch(fromPeer: string, frame: ReceivedEvents): IntakeResult {
-    const acked: string[] = [];
+    const acked: IntakeResult['acked'] = [];
     const fresh: IntakeResult['fresh'] = [];
     const rejected: RejectedEvent[] = [...frame.rejected];
     const entitled = this.entitled(fromPeer);
     const receivedAt = Date.now();
     for (const { index, signed } of frame.events) {
-      const verified = verifyEvent(this.crypto, signed);
+      const verified = verifyEvent(this.crypto, signed, this.verified);
       if (!verified.ok) {
         rejected.push({ index, reason: verified.reason });
         continue;
@@ -62,7 +82,7 @@ export class EventIntake {
         continue;
       }
       const outcome = this.store.events.insert(signed, { id: verified.id, sourcePeer: fromPeer, readable, receivedAt });
-      acked.push(verified.id);
+      acked.push({ id: verified.id, event: signed.event });
       if (outcome === 'inserted') {
         this.introductions.stored(signed.event, fromPeer);
         fresh.push({ id: verified.id, signed });

@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
-import { eventId, isDmChannel, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
+import { eventId, isDmChannel, signEvent, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
 import { MAX_ACK_IDS, MAX_REASON_LENGTH, MAX_SYNC_PAGE_ENTRIES, type ReceivedEvents } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
-import { pageVector, type VersionVector } from '../../protocol/mesh/vectors.ts';
+import { ACK_HEADS, BATCH_SIGNATURES } from '../../protocol/version.ts';
+import { defineOwn, pageVector, type VersionVector } from '../../protocol/mesh/vectors.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/index.ts';
 import { batchesOf } from './batches.ts';
 import { LinkCatchUp, MAX_LINK_BUFFERED_BYTES, type CatchUpHost } from './catch-up.ts';
-import { EventIntake } from './intake.ts';
+import { EventIntake, type IntakeResult } from './intake.ts';
 import { DEFAULT_INTRODUCTION_LIMITS, IntroductionLedger, type IntroductionLimits } from './introductions.ts';
 import type { Link, LinkFrame, ReceivedLinkFrame } from './link.ts';
 import type { LinkManager } from './link-manager.ts';
@@ -85,30 +86,41 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     }
   }
 
-  /** Stores one of our own new events and pushes it to every entitled peer, recording delivery state. */
-  publish(signed: SignedEvent, id: string, readable: PostBody | null): void {
+  /**
+   * Stores our own new events with their delivery rows in one commit (with `alsoInCommit`), then
+   * pushes them to every entitled peer: the frames are written before this returns.
+   */
+  publish(events: Array<{ signed: SignedEvent; id: string; readable: PostBody | null }>, alsoInCommit: () => void): void {
     const now = Date.now();
-    const deliveries = this.recipientsOf(signed).map((peerId) => {
-      const link = this.manager.get(peerId);
-      return { peerId, link, state: (link?.isOpen ? 'sent' : 'queued') as DeliveryState };
-    });
-    // Stored with its delivery rows in one commit before anything leaves, so a crash cannot lose
-    // a message a peer already has; a link that drops meanwhile is covered by catch-up.
+    let everyone: string[] | undefined;
+    const recipientsOf = ({ event }: SignedEvent) => (event.kind === 'dm' ? [(event.body as DmBody).to] : (everyone ??= this.store.peers.ids()));
+    const planned = events.map(({ signed, id, readable }) => ({
+      signed,
+      id,
+      readable,
+      deliveries: recipientsOf(signed).map((peerId) => {
+        const link = this.manager.get(peerId);
+        return { peerId, link, state: (link?.isOpen ? 'sent' : 'queued') as DeliveryState };
+      }),
+    }));
+    // Stored with their delivery rows before anything leaves, so a crash cannot lose a message a
+    // peer already has; a link that drops meanwhile is covered by catch-up.
     this.store.db.transaction(() => {
-      this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: now });
-      for (const { peerId, state } of deliveries) this.store.deliveries.set(id, peerId, state, now);
+      for (const { signed, id, readable, deliveries } of planned) {
+        this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: now });
+        for (const { peerId, state } of deliveries) this.store.deliveries.set(id, peerId, state, now);
+      }
+      alsoInCommit();
     })();
-    this.introductions.stored(signed.event, null);
-    this.emit('stored', id, signed.event.channel);
-    for (const { peerId, link, state } of deliveries) {
-      if (link) this.push(link, [signed]);
-      this.emit('delivery', id, peerId, state);
+    for (const { signed, id, deliveries } of planned) {
+      this.introductions.stored(signed.event, null);
+      this.emit('stored', id, signed.event.channel);
+      for (const { peerId, link, state } of deliveries) {
+        if (link) this.push(link, [signed]);
+        this.emit('delivery', id, peerId, state);
+      }
     }
-  }
-
-  private recipientsOf(signed: SignedEvent): string[] {
-    if (signed.event.kind === 'dm') return [(signed.event.body as DmBody).to];
-    return this.store.peers.ids();
+    this.flushLive();
   }
 
   handleFrame(link: Link, frame: SyncFrame): void {
@@ -121,6 +133,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
         break;
       case 'ack':
         this.acknowledge(link.peerId, frame.ids);
+        if (frame.heads) this.deliveredUpTo(link.peerId, frame.heads);
         if (frame.rejected?.length) this.warn(link.peerId, 'rejected', 'peer rejected events we sent', { count: frame.rejected.length, first: frame.rejected[0]!.reason });
         break;
       case 'error':
@@ -133,11 +146,10 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   /**
-   * A live push, sent once the code that made it has run to its end (a microtask): the posts of
-   * one burst (a batch of calls, a forwarded batch) leave in one frame, so the peer stores them
-   * in one commit and answers with one ack. Still before anything else happens, in particular
-   * before the API answers the send: a sender killed right after "sent" has written the frame, as
-   * it did when each post left on its own.
+   * A live push, sent once the code that made it has run to its end (a microtask; publish flushes
+   * at once): the events of one burst (a forwarded batch, one group commit) leave in one frame per
+   * link, so the peer stores them in one commit and answers with one ack. A send's frames are
+   * written before the API answers it: a sender killed right after "sent" has written them.
    */
   private push(link: Link, events: SignedEvent[]): void {
     if (!link.isOpen) return;
@@ -152,6 +164,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
 
   private flushLive(): void {
     this.liveFlushScheduled = false;
+    if (this.livePending.size === 0) return;
     const pending = [...this.livePending];
     this.livePending.clear();
     for (const [link, events] of pending) {
@@ -174,7 +187,20 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       this.catchUpOf(link).resend();
       return;
     }
-    for (const batch of batchesOf(events)) link.send({ t: 'events', events: batch });
+    for (const batch of batchesOf(this.verifiableBy(link, events))) link.send({ t: 'events', events: batch });
+  }
+
+  /**
+   * A peer from before batch signatures cannot check a BatchProof: it gets our own events signed
+   * one by one, and other authors' batch-signed events wait until it upgrades (its next catch-up
+   * after that brings them).
+   */
+  private verifiableBy(link: Link, events: SignedEvent[]): SignedEvent[] {
+    if (link.info.payload.capabilities.includes(BATCH_SIGNATURES)) return events;
+    return events.flatMap((signed) => {
+      if (!signed.proof) return [signed];
+      return signed.event.author === this.identity.peerId ? [signEvent(this.crypto, this.identity, signed.event)] : [];
+    });
   }
 
   /** Made on first use: the peer's first frames may be handled before linkUp runs. */
@@ -193,6 +219,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       store: this.store,
       entitled: (peerId) => this.entitled(peerId),
       totalBuffered: () => this.manager.connected().reduce((sum, link) => sum + link.bufferedAmount, 0),
+      verifiableBy: (link, events) => this.verifiableBy(link, events),
       sent: (batch, peerId) => this.markSent(batch, peerId),
       vectorReceived: (peerId, vector) => this.reconcile(peerId, vector),
       refused: (link, about, reason) => {
@@ -213,19 +240,27 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     this.advance(ours, peerId, 'sent');
   }
 
-  /**
-   * The peer holds every seq up to its head of each (channel, author), so whatever of ours it
-   * holds is delivered, whether or not its ack reached us (the sender may have died first).
-   * Only rows for recipients exist, and only channels the peer may receive count.
-   */
+  /** A catch-up starts from the peer's vector: it says what of ours the peer holds. */
   private reconcile(peerId: string, remote: VersionVector): void {
+    this.deliveredUpTo(peerId, remote);
+  }
+
+  /**
+   * The peer holds every seq up to its head of each (channel, author), from its vector or a
+   * cumulative ack, so whatever of ours it holds is delivered, whether or not an ack for each
+   * reached us (the sender may have died first). Only rows for recipients exist, and only
+   * channels the peer may receive count.
+   */
+  private deliveredUpTo(peerId: string, heads: VersionVector): void {
     const entitled = this.entitled(peerId);
     const me = this.identity.peerId;
-    const held = this.store.deliveries
-      .pendingFor(peerId, me)
-      .filter(({ channel, seq }) => entitled(channel) && Object.hasOwn(remote, channel) && seq <= (Object.hasOwn(remote[channel]!, me) ? remote[channel]![me]! : 0))
-      .map(({ eventId: id }) => id);
-    this.advance(held, peerId, 'delivered');
+    const now = Date.now();
+    const moved = this.store.db.transaction(() =>
+      Object.entries(heads).flatMap(([channel, authors]) =>
+        entitled(channel) && Object.hasOwn(authors, me) ? this.store.deliveries.deliverUpTo(peerId, me, channel, authors[me]!, now) : [],
+      ),
+    )();
+    for (const id of moved) this.emit('delivery', id, peerId, 'delivered');
   }
 
   /** Moves existing delivery rows forward in one commit (catch-ups and acks come by the thousand). */
@@ -249,11 +284,28 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     const { acked, fresh, rejected } = result;
     for (const { id, signed } of fresh) this.emit('stored', id, signed.event.channel);
     if (rejected.length) this.warn(link.peerId, 'invalid', 'rejected events', { count: rejected.length, first: rejected[0]!.reason });
-    if (acked.length || rejected.length) this.reply(link, { t: 'ack', ids: acked.slice(0, MAX_ACK_IDS), rejected });
+    if (acked.length || rejected.length) this.reply(link, { ...this.ackOf(link, acked), rejected });
     this.forward(
       fresh.map((f) => f.signed),
       link.peerId,
     );
+  }
+
+  /**
+   * What to acknowledge: to a peer that reads cumulative acks, our head for each (channel, author)
+   * of the batch, plus the ids of events held beyond a gap; to others, every id (as many as fit:
+   * the peer's next vector settles the rest).
+   */
+  private ackOf(link: Link, acked: IntakeResult['acked']): { t: 'ack'; ids: string[]; heads?: VersionVector } {
+    if (!link.info.payload.capabilities.includes(ACK_HEADS)) return { t: 'ack', ids: acked.slice(0, MAX_ACK_IDS).map(({ id }) => id) };
+    const heads: VersionVector = {};
+    const beyond: string[] = [];
+    for (const { id, event } of acked) {
+      const authors = Object.hasOwn(heads, event.channel) ? heads[event.channel]! : defineOwn<Record<string, number>>(heads, event.channel, {});
+      const head = Object.hasOwn(authors, event.author) ? authors[event.author]! : defineOwn(authors, event.author, this.store.events.head(event.channel, event.author));
+      if (event.seq > head) beyond.push(id);
+    }
+    return { t: 'ack', ids: beyond.slice(0, MAX_ACK_IDS), heads };
   }
 
   /**

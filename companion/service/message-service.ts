@@ -9,17 +9,13 @@ import {
   dmCounterpart,
   isDmChannel,
   sealDm,
-  eventId,
-  signEvent,
-  type CanopyEvent,
   type ChannelBody,
   type PostBody,
 } from '../../protocol/events.ts';
-import { b58encode } from '../../protocol/bytes.ts';
-import { PostBodySchema, SignedEventSchema } from '../../protocol/frames.ts';
+import { CanopyEventSchema, PostBodySchema } from '../../protocol/frames.ts';
 import { peerIdMatches, verifyBinding, type Identity } from '../../protocol/identity.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
-import type { SyncEngine } from '../mesh/sync.ts';
+import type { Draft, Publisher } from '../mesh/publisher.ts';
 import type { AppMessage, DeliveryState } from '../../protocol/app/contract.ts';
 import type { MessageRow, Store } from '../store/index.ts';
 import { ServiceError } from './errors.ts';
@@ -46,6 +42,9 @@ export interface PageRequest {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Conversations a new replica starts with (`recent`); the others arrive as they get new messages. */
+export const MAX_RECENT_CONVERSATIONS = 100;
+
 /** Posting and reading: channel posts, DMs, and what each message's delivery state is. */
 export class MessageService {
   constructor(
@@ -53,27 +52,38 @@ export class MessageService {
     private readonly identity: Identity,
     private readonly store: Store,
     private readonly manager: LinkManager,
-    private readonly sync: SyncEngine,
+    private readonly publisher: Publisher,
     /** A peer's name from its profile card (display name, else device name), or null. */
     private readonly nameOf: (peerId: string) => string | null = () => null,
   ) {}
 
+  /** Web app sends waiting for their commit, by client id: a retry meanwhile joins the first. */
+  private readonly appSendsInFlight = new Map<string, Promise<string>>();
+
   /**
    * A send from the web app's outbox. `clientId` makes it idempotent: the same outbox entry sent
-   * again after a dropped link returns the first result instead of a second message.
+   * again after a dropped link returns the first result instead of a second message. The client id
+   * is recorded in the commit that stores the message.
    */
-  sendFromApp(request: SendRequest & { clientId?: string; channelId?: string }) {
+  async sendFromApp(request: SendRequest & { clientId?: string; channelId?: string }) {
     const { clientId, channelId } = request;
-    const existing = clientId ? this.store.clientSends.eventFor(clientId) : undefined;
-    const messageId =
-      existing ??
-      this.store.db.transaction(() => {
-        const id = channelId
-          ? this.postToChannel({ channelId, content: request.content, metadata: request.metadata }).message_id
-          : this.send(request).message_id;
-        if (clientId) this.store.clientSends.record(clientId, id, Date.now());
-        return id;
-      })();
+    const record = clientId ? (id: string) => this.store.clientSends.record(clientId, id, Date.now()) : undefined;
+    const earlier = clientId ? (this.store.clientSends.eventFor(clientId) ?? this.appSendsInFlight.get(clientId)) : undefined;
+    let messageId: string;
+    if (earlier !== undefined) {
+      messageId = await earlier;
+    } else {
+      const sending = (
+        channelId
+          ? this.postToChannel({ channelId, content: request.content, metadata: request.metadata }, record)
+          : this.send(request, record)
+      ).then((sent) => sent.message_id);
+      if (clientId) {
+        this.appSendsInFlight.set(clientId, sending);
+        void sending.finally(() => this.appSendsInFlight.delete(clientId)).catch(() => {});
+      }
+      messageId = await sending;
+    }
     return { success: true as const, message_id: messageId, message: this.appMessages([this.store.events.get(messageId)!])[0]! };
   }
 
@@ -85,6 +95,22 @@ export class MessageService {
       cursor: rows.length ? rows[rows.length - 1]!.cursor : cursor,
       has_more: rows.length === Math.min(limit, 500),
     };
+  }
+
+  /**
+   * A new replica's starting point: the newest rows of each of the most recently active
+   * conversations, and the cursor to follow from. Older history comes by `history` when scrolled
+   * to, so a long history never stands between a login and the first messages on screen.
+   */
+  recent(perConversation: number) {
+    const conversations = [...this.store.events.channelSummaries(), ...this.store.events.dmConversations()]
+      .sort((a, b) => b.lastCursor - a.lastCursor)
+      .slice(0, MAX_RECENT_CONVERSATIONS);
+    // Read in one go with the cursor, so no message can fall between the two.
+    return this.store.db.transaction(() => ({
+      messages: this.appMessages(conversations.flatMap(({ channel }) => this.store.events.page(channel, { limit: perConversation }))),
+      cursor: this.store.events.latestCursor(),
+    }))();
   }
 
   /** Scroll-back for one channel or conversation: rows before `before`, newest first. */
@@ -122,15 +148,16 @@ export class MessageService {
     return (this.store.deliveries.summary([id]).get(id) as DeliveryState | undefined) ?? 'queued';
   }
 
-  send(request: SendRequest) {
-    if (request.broadcast) return this.broadcast(request);
+  /** `alsoInCommit` runs in the commit that stores the message (see Publisher). */
+  async send(request: SendRequest, alsoInCommit?: (id: string) => void) {
+    if (request.broadcast) return this.broadcast(request, alsoInCommit);
     if (!request.peerId) throw new ServiceError(400, 'peer_id required for direct message');
-    return this.directMessage(request.peerId, request);
+    return this.directMessage(request.peerId, request, alsoInCommit);
   }
 
-  private broadcast(request: SendRequest) {
+  private async broadcast(request: SendRequest, alsoInCommit?: (id: string) => void) {
     const readable = readableBody(request);
-    const id = this.publish(GENERAL_CHANNEL, 'post', readable, readable);
+    const id = await this.publish({ channel: GENERAL_CHANNEL, kind: 'post', body: readable, readable, alsoInCommit });
     const connected = this.manager.connected().length;
     return {
       success: true,
@@ -148,7 +175,7 @@ export class MessageService {
    * peers that both create "random" get two channels, and only we can describe ours. Creating the
    * same name again returns the existing channel.
    */
-  createChannel(name: string, description: string) {
+  async createChannel(name: string, description: string) {
     if (!CHANNEL_NAME_PATTERN.test(name) || name.length > MAX_CREATED_CHANNEL_NAME_LENGTH) {
       throw new ServiceError(
         400,
@@ -160,18 +187,18 @@ export class MessageService {
     const existing = this.store.channels.get(id);
     if (existing) return { created: false, channel: this.channelOut(id, existing, undefined) };
     const body: ChannelBody = { name, description };
-    this.publish(id, 'channel', body, null);
+    await this.publish({ channel: id, kind: 'channel', body, readable: null });
     return { created: true, channel: this.channelOut(id, this.store.channels.get(id), undefined) };
   }
 
   /** A post in any channel we know (`general`, ours, or one a peer's posts brought us). */
-  postToChannel(request: ChannelPostRequest) {
+  async postToChannel(request: ChannelPostRequest, alsoInCommit?: (id: string) => void) {
     const { channelId } = request;
     if (isDmChannel(channelId) || !this.channelKnown(channelId)) {
       throw new ServiceError(404, 'Channel not found', { channel_id: channelId });
     }
     const readable = readableBody(request);
-    const id = this.publish(channelId, 'post', readable, readable);
+    const id = await this.publish({ channel: channelId, kind: 'post', body: readable, readable, alsoInCommit });
     return { success: true, message_id: id, channel_id: channelId, delivery: this.deliveryOf(id) };
   }
 
@@ -183,7 +210,7 @@ export class MessageService {
     );
   }
 
-  private directMessage(peerId: string, request: SendRequest) {
+  private async directMessage(peerId: string, request: SendRequest, alsoInCommit?: (id: string) => void) {
     if (peerId === this.identity.peerId) throw new ServiceError(400, 'Cannot send a direct message to yourself');
     const recipientX25519PublicKey = this.recipientKey(peerId);
     if (!recipientX25519PublicKey) throw new ServiceError(404, 'Unknown peer: import its invite code first', { peer_id: peerId });
@@ -196,7 +223,7 @@ export class MessageService {
       content: request.content,
       metadata: request.metadata,
     });
-    const id = this.publish(dmChannelId(this.identity.peerId, peerId), 'dm', body, readable);
+    const id = await this.publish({ channel: dmChannelId(this.identity.peerId, peerId), kind: 'dm', body, readable, alsoInCommit });
     const state = this.store.deliveries.forEvent(id)[0]?.state ?? 'queued';
     return {
       success: true,
@@ -225,25 +252,13 @@ export class MessageService {
     return proven ? x25519PublicKey : undefined;
   }
 
-  private publish(channel: string, kind: CanopyEvent['kind'], body: CanopyEvent['body'], readable: PostBody | null): string {
-    const event: CanopyEvent = {
-      v: 1,
-      author: this.identity.peerId,
-      author_key: b58encode(this.identity.ed25519.publicKey),
-      channel,
-      seq: this.store.events.nextSeq(this.identity.peerId, channel),
-      kind,
-      ts: Date.now(),
-      body,
-    };
-    const signed = signEvent(this.crypto, this.identity, event);
-    // Peers validate every event they receive with this schema and reject invalid ones, so an
-    // event that would fail there (e.g. oversize metadata) must never be stored or leave here.
-    const valid = SignedEventSchema.safeParse(signed);
-    if (!valid.success) throw cannotSend(valid.error, 'event');
-    const id = eventId(this.crypto, event);
-    this.sync.publish(signed, id, readable);
-    return id;
+  private publish(draft: Draft): Promise<string> {
+    return this.publisher.publish(draft, (event) => {
+      // Peers validate every event they receive with this schema and reject invalid ones, so an
+      // event that would fail there (e.g. oversize metadata) must never be stored or leave here.
+      const valid = CanopyEventSchema.safeParse(event);
+      if (!valid.success) throw cannotSend(valid.error, 'event');
+    });
   }
 
   private deliveryOf(id: string): Record<string, string> {

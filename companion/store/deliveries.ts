@@ -29,7 +29,7 @@ export class DeliveryRepository {
   readonly #undelivered;
   readonly #summary;
   readonly #advance;
-  readonly #pendingOwn;
+  readonly #deliverUpTo;
   readonly #dropUndelivered;
 
   constructor(db: Database) {
@@ -54,10 +54,16 @@ export class DeliveryRepository {
     this.#advance = db.prepare<[number, number, string, string, number]>(
       'UPDATE deliveries SET state = ?, updated_at = ? WHERE event_id = ? AND peer_id = ? AND state < ?',
     );
-    this.#pendingOwn = db.prepare<[string, string, number], { event_id: string; channel: string; seq: number }>(
-      `SELECT d.event_id, e.channel, e.seq FROM deliveries d JOIN events e ON e.id = d.event_id
-       WHERE d.peer_id = ? AND e.author = ? AND d.state < ?`,
-    );
+    // Driven by the peer's pending rows (deliveries_peer_state), each checked by event id: the
+    // cost follows what is in flight to this peer, not the author's whole history.
+    this.#deliverUpTo = db
+      .prepare<[number, string, number, string, string, number], string>(
+        `UPDATE deliveries SET state = ${DELIVERED}, updated_at = ?
+         WHERE peer_id = ? AND state < ? AND EXISTS (
+           SELECT 1 FROM events e WHERE e.id = deliveries.event_id AND e.author = ? AND e.channel = ? AND e.seq <= ?)
+         RETURNING event_id`,
+      )
+      .pluck();
     // One statement for any number of ids: the list travels as a JSON array.
     this.#summary = db.prepare<[string], { event_id: string; state: number }>(
       `SELECT event_id, MIN(state) AS state FROM deliveries
@@ -82,9 +88,12 @@ export class DeliveryRepository {
     return this.#advance.run(target, at, eventId, peerId, target).changes > 0;
   }
 
-  /** `author`'s events not yet delivered to `peerId`, with where they sit (for reconciling from a vector). */
-  pendingFor(peerId: string, author: string): Array<{ eventId: string; channel: string; seq: number }> {
-    return this.#pendingOwn.all(peerId, author, DELIVERED).map((row) => ({ eventId: row.event_id, channel: row.channel, seq: row.seq }));
+  /**
+   * `peerId` holds every event of `author` in `channel` up to `seq`: those not yet delivered to it
+   * are now. Returns the ids that moved.
+   */
+  deliverUpTo(peerId: string, author: string, channel: string, seq: number, at: number): string[] {
+    return this.#deliverUpTo.all(at, peerId, DELIVERED, author, channel, seq);
   }
 
   forEvent(eventId: string): DeliveryRecord[] {

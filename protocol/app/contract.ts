@@ -369,6 +369,11 @@ export interface AppMethods {
   };
   /** Everything with cursor > `cursor`, oldest first, at most `limit` (1..1000). */
   'messages.since': { params: { cursor: number; limit?: number }; result: { messages: AppMessage[]; cursor: number; has_more: boolean } };
+  /**
+   * A new replica's first view: the newest `per_conversation` (1..100, default 50) rows of each
+   * of the 100 most recently active conversations, and the cursor to follow with `messages.since`.
+   */
+  'messages.recent': { params: { per_conversation?: number }; result: { messages: AppMessage[]; cursor: number } };
   /** Older history for scroll-back: rows of `channel` with cursor < before, newest first. */
   'messages.history': { params: { channel: string; before?: number; limit?: number }; result: { messages: AppMessage[]; has_more: boolean } };
   'messages.channels': { params: Record<string, never>; result: { channels: ChannelSummary[] } }; // = GET /channels

@@ -26,6 +26,9 @@ export interface Row {
 
 export const ratioOf = (row: Row): number => row.canopy / row.baseline;
 
+/** Issue 10's targets are reported, never asserted: "target p99 <= 2 ms: met". */
+export const targetStatus = (target: string, met: boolean): string => `target ${target}: ${met ? 'met' : 'NOT met'}`;
+
 export interface RateOptions {
   warmupMs?: number;
   durationMs?: number;

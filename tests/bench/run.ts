@@ -4,11 +4,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchCryptoBackends, benchNoiseHandshakes } from './crypto.ts';
+import { benchCatchUp } from './catch-up.ts';
 import { benchEndToEnd } from './e2e.ts';
+import { benchFirstPaint } from './first-paint.ts';
 import { formatTable, now, ratioOf, TempDirs, type Row } from './harness.ts';
 import { benchLinkEstablishment, benchLinkThroughput } from './links.ts';
 import { benchMesh, meshSizeFromEnv, type MeshBenchResult } from './mesh.ts';
 import { benchRelay } from './relay.ts';
+import { benchStages } from './stages.ts';
 import { benchWebApp } from './web.ts';
 
 const REPORT_DIR = fileURLToPath(new URL('../../reports/', import.meta.url));
@@ -35,7 +38,14 @@ async function main(): Promise<void> {
       return result.rows;
     });
     await step('end to end', () => benchEndToEnd(dirs, bareWsRate));
+    await step('cost per stage', () => benchStages(dirs));
+    if (process.env.CANOPY_BENCH_CATCH_UP !== '0') {
+      await step('catch-up (2 companion processes; CANOPY_BENCH_CATCH_UP=N events, =0 skips)', () => benchCatchUp(dirs, bareWsRate));
+    }
     await step('web app', () => benchWebApp(dirs));
+    if (process.env.CANOPY_BENCH_FIRST_PAINT !== '0') {
+      await step('first paint after login (CANOPY_BENCH_FIRST_PAINT=N messages, =0 skips)', () => benchFirstPaint(dirs));
+    }
     const meshSize = meshSizeFromEnv();
     if (meshSize) {
       await step(`mesh (${meshSize.line}-node line, ${meshSize.mesh}-node mesh; CANOPY_BENCH_MESH=0 skips, =quick shrinks)`, async () => {
@@ -53,7 +63,7 @@ async function main(): Promise<void> {
   console.log(`\nCanopy benchmark (${machine}; ${seconds.toFixed(1)} s)\n`);
   console.log(formatTable(rows));
   console.log('\nratio = canopy / baseline: for rates higher is better, for latencies and sizes lower is better.');
-  console.log('Sections 1-5 run in this one process on 127.0.0.1 (sender and receiver share one event loop); sections 6 and 7 run real companion processes.');
+  console.log('Sections 1-5 run in this one process on 127.0.0.1 (sender and receiver share one event loop), except 4c (two companion processes); sections 6 and 7 run real companion processes.');
   if (mesh) console.log(`\n${mesh.report}`);
   const notes = [...new Set(rows.map((r) => r.detail).filter(Boolean))];
   if (notes.length) console.log(`\nWhat was measured:\n${notes.map((n) => `- ${n}`).join('\n')}`);

@@ -44,7 +44,7 @@ export async function openRaw(url: string, from?: string): Promise<RawConnection
 }
 
 /** The identity payload a Canopy node sends in the handshake (with `invite_proof` when given). */
-export function handshakePayload(identity: Identity, inviteProofB64?: string, endpoints: string[] = []): Uint8Array {
+export function handshakePayload(identity: Identity, inviteProofB64?: string, endpoints: string[] = [], capabilities: string[] = []): Uint8Array {
   return utf8(
     JSON.stringify({
       peer_id: identity.peerId,
@@ -52,7 +52,7 @@ export function handshakePayload(identity: Identity, inviteProofB64?: string, en
       binding: b64urlEncode(identity.binding),
       protocol_version: 1,
       canopy_version: 'test',
-      capabilities: [],
+      capabilities,
       endpoints,
       ...(inviteProofB64 ? { invite_proof: inviteProofB64 } : {}),
     }),
@@ -65,6 +65,8 @@ export interface RawHandshakeOptions {
    * trusted (DESIGN §3a). Without it the raw peer is a stranger: a pending request that gets nothing.
    */
   inviteCode?: string;
+  /** Capabilities the raw peer claims (none by default: a peer from before any of them). */
+  capabilities?: string[];
   /** Endpoints the raw peer advertises in its payload (none by default). */
   endpoints?: string[];
   /** The loopback address to dial from (see openRaw). */
@@ -80,7 +82,7 @@ export async function rawHandshake(url: string, identity: Identity, options: Raw
   noise.readMessage(await connection.next());
   const secret = options.inviteCode ? decodeInvite(nodeCrypto, options.inviteCode).inviteSecret : undefined;
   const proof = secret && b64urlEncode(inviteProof(nodeCrypto, secret, identity.x25519.publicKey, noise.remoteStaticKey!));
-  const message3 = noise.writeMessage(handshakePayload(identity, proof, options.endpoints));
+  const message3 = noise.writeMessage(handshakePayload(identity, proof, options.endpoints, options.capabilities));
   connection.ws.send(message3);
   return { ...connection, message1, message3, transport: SecureTransport.fromHandshake(noise) };
 }

@@ -34,13 +34,14 @@ export async function trustedRawSession(
   instance: Instance,
   api: ApiClient,
   identity = generateIdentity(nodeCrypto),
-  options: { from?: string } = {},
+  options: { from?: string; capabilities?: string[] } = {},
 ): Promise<RawSession> {
   const invite = await api.get('/p2p/invite');
   if (invite.status !== 200) throw new Error(`GET /p2p/invite answered ${invite.status}`);
   const connection = await rawHandshake(`ws://127.0.0.1:${instance.meshPort}/p2p`, identity, {
     inviteCode: invite.body.invite_code,
     from: options.from,
+    capabilities: options.capabilities,
   });
   const { transport } = connection;
   let open = true;

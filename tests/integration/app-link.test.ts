@@ -100,6 +100,31 @@ describe('app link', () => {
     app.close();
   });
 
+  it('sends the same outbox entry once when it is retried while the first send is still in flight', async () => {
+    const app = await connectApp(node.url, owner);
+    const params = { content: 'sent twice at once', broadcast: true, client_id: 'c-inflight-01' };
+    const [first, second] = await Promise.all([app.call('messages.send', params), app.call('messages.send', params)]);
+    expect(second.result.message_id).toBe(first.result.message_id);
+    const all = await app.call('messages.since', { cursor: 0, limit: 1000 });
+    expect(all.result.messages.filter((m: { content: string }) => m.content === 'sent twice at once')).toHaveLength(1);
+    app.close();
+  });
+
+  it('starts a new replica from the newest rows of each conversation and the cursor to follow', async () => {
+    const app = await connectApp(node.url, owner);
+    const channelId: string = (await app.call('channels.create', { name: 'recent-first' })).result.channel.id;
+    // Sent together: one group commit on the companion, in call order.
+    await Promise.all(Array.from({ length: 60 }, (_, i) => app.call('messages.send', { content: `recent general ${i}`, broadcast: true })));
+    for (const n of [1, 2]) await app.call('messages.send', { content: `recent channel ${n}`, channel: channelId });
+    const recent = await app.call('messages.recent', { per_conversation: 50 });
+    const contents = (recent.result.messages as Array<{ channel: string; content: string }>).map((m) => m.content);
+    expect(contents.filter((c) => c.startsWith('recent general ')).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `recent general ${i + 10}`).sort());
+    expect(contents.filter((c) => c.startsWith('recent channel '))).toEqual(['recent channel 2', 'recent channel 1']);
+    expect((await app.call('messages.since', { cursor: recent.result.cursor })).result.messages).toEqual([]);
+    expect((await app.call('messages.recent', { per_conversation: 0 })).error?.status).toBe(400);
+    app.close();
+  });
+
   it('creates channels as REST does, pushes the list, and posts into them idempotently', async () => {
     const app = await connectApp(node.url, owner);
     expect((await app.call('channels.create', { name: 'Bad Name' })).error).toMatchObject({ status: 400, message: expect.stringMatching(/^Invalid channel name/) });

@@ -1,8 +1,12 @@
 /**
  * Keeps the browser's replica (web/lib/db.ts) in step with the companion, and owns the outbox.
  *
- * - Catch-up is by cursor: the stored `cursor` means "every message up to here is held", so a
- *   pull after any (re)connect fetches exactly what was missed, however long we were away.
+ * - Catch-up is by cursor: the stored `cursor` means "every message up to here is held, down to
+ *   the oldest row held of each conversation", so a pull after any (re)connect fetches exactly
+ *   what was missed, however long we were away.
+ * - A new replica starts from the newest rows of each conversation (`messages.recent`) and the
+ *   companion's cursor; older history is fetched when scrolled to (loadOlder). A long history
+ *   never stands between a login and the first messages on screen.
  * - Pushes are applied at once for liveness; one that does not extend the cursor contiguously
  *   triggers a pull, which closes whatever gap there is.
  * - Writes go to the outbox first (durable across closed tabs and dead links) and are sent in
@@ -150,6 +154,10 @@ export class Replica {
 
   /** Pulls `messages.since` from the stored cursor until the companion has nothing more. */
   readonly pullSince = serialized(async () => {
+    if ((await getMeta('cursor')) === undefined) {
+      const first = await this.#o.call('messages.recent', {});
+      await storeMessages(first.messages.filter(isAppMessage), first.cursor);
+    }
     for (;;) {
       const cursor = (await getMeta('cursor')) ?? 0;
       const page = await this.#o.call('messages.since', { cursor, limit: SINCE_PAGE });

@@ -18,13 +18,13 @@ export function messageRoutes(keys: ApiKeyRepository, messages: MessageService):
   });
   router.post('/channels', write, async (ctx) => {
     const body = await jsonBody(ctx, ChannelCreateRequest, 'Channel name required');
-    const { created, channel } = messages.createChannel(body.name, body.description ?? '');
+    const { created, channel } = await messages.createChannel(body.name, body.description ?? '');
     ctx.status = created ? 201 : 200;
     ctx.body = channel;
   });
   router.post('/channels/messages', write, async (ctx) => {
     const body = await jsonBody(ctx, ChannelPostRequest, 'channel_id and content required');
-    ctx.body = messages.postToChannel({ channelId: body.channel_id, content: body.content, metadata: body.metadata });
+    ctx.body = await messages.postToChannel({ channelId: body.channel_id, content: body.content, metadata: body.metadata });
   });
   router.get('/channels/:id/messages', read, (ctx) => {
     ctx.body = messages.channelMessages(ctx.params.id!, pageQuery(ctx));

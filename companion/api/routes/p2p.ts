@@ -116,7 +116,7 @@ export function p2pRoutes(
   });
   router.post('/p2p/send', requirePermission(keys, 'write_messages'), async (ctx) => {
     const body = await jsonBody(ctx, SendRequestSchema, 'JSON data required');
-    ctx.body = messages.send({
+    ctx.body = await messages.send({
       content: body.content,
       metadata: body.metadata,
       broadcast: body.broadcast,

@@ -54,6 +54,7 @@ function host(overrides: Partial<CatchUpHost> = {}) {
     store,
     entitled: () => () => true,
     totalBuffered: () => 0,
+    verifiableBy: (_link, events) => events,
     sent: () => {},
     vectorReceived: (_peer, vector) => vectors.push(structuredClone(vector)),
     refused: (_link, _about, reason) => refusals.push(reason),
