@@ -87,7 +87,11 @@ export function printedFingerprint(instance: Instance): string {
 /** Navigates inside the SPA with the sidebar (opening the menu first on narrow screens). */
 export async function navigate(page: Page, to: 'connect' | 'messages' | 'settings' | 'keys'): Promise<void> {
   const link = page.getByTestId(`nav-${to}`);
-  if (!(await link.isVisible())) {
+  const menu = page.getByTestId('menu-button');
+  // A closed drawer is judged by its button, not by the link: right after the window narrows, the
+  // sidebar is still sliding away and its links count as visible for 0.2 s.
+  const drawerClosed = (await menu.isVisible()) && (await menu.getAttribute('aria-expanded')) === 'false';
+  if (drawerClosed || !(await link.isVisible())) {
     // In a conversation on a phone the chat's header replaces the top bar and its menu: back first.
     const back = page.getByRole('link', { name: 'All conversations' });
     if (await back.isVisible()) await back.click();
