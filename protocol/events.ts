@@ -157,8 +157,9 @@ export function signEvents(crypto: CryptoBackend, identity: Identity, events: re
 }
 
 /**
- * Batch signatures already checked (key, size, root, signature), so the other events of a batch
- * cost hashes only. Only successes are added; the holder bounds its size.
+ * What verifyEvent has already proven, so the rest of a batch costs hashes only: author keys that
+ * match their peer ids, and batch signatures (key, size, root, signature) that verified. Only
+ * successes are added; the holder bounds its size.
  */
 export interface VerifiedBatches {
   has(key: string): boolean;
@@ -168,13 +169,17 @@ export interface VerifiedBatches {
 /** Authorship only; shape and limits are validated by the schemas in frames.ts before this runs. */
 export function verifyEvent(crypto: CryptoBackend, signed: SignedEvent, verified?: VerifiedBatches): VerifyResult {
   const { event, sig, proof } = signed;
-  let key: Uint8Array;
-  try {
-    key = b58decode(event.author_key);
-  } catch {
-    return { ok: false, reason: 'author_key is not valid base58' };
+  let decodedKey: Uint8Array | undefined;
+  const key = () => (decodedKey ??= b58decode(event.author_key));
+  const authorChecked = `author/${event.author}/${event.author_key}`;
+  if (!verified?.has(authorChecked)) {
+    try {
+      if (!peerIdMatches(crypto, event.author, key())) return { ok: false, reason: 'author does not match author_key' };
+    } catch {
+      return { ok: false, reason: 'author_key is not valid base58' };
+    }
+    verified?.add(authorChecked);
   }
-  if (!peerIdMatches(crypto, event.author, key)) return { ok: false, reason: 'author does not match author_key' };
   let signature: Uint8Array;
   try {
     signature = b64urlDecode(sig);
@@ -189,7 +194,7 @@ export function verifyEvent(crypto: CryptoBackend, signed: SignedEvent, verified
     return { ok: false, reason: 'event cannot be canonicalised' };
   }
   const idBytes = crypto.sha256(bytes);
-  const check = proof ? checkBatchSignature(crypto, proof, idBytes, sig, signature, key, event.author_key, verified) : crypto.ed25519Verify(signature, bytes, key);
+  const check = proof ? checkBatchSignature(crypto, proof, idBytes, sig, key, event.author_key, verified) : crypto.ed25519Verify(signature, bytes, key());
   if (check !== true) return { ok: false, reason: check === false ? 'signature does not verify' : check };
   if (event.kind === 'channel' && event.channel !== channelIdFor(crypto, event.author, (event.body as ChannelBody).name)) {
     return { ok: false, reason: "channel metadata not signed by the channel's creator" };
@@ -203,8 +208,7 @@ function checkBatchSignature(
   proof: BatchProof,
   id: Uint8Array,
   sig: string,
-  signature: Uint8Array,
-  key: Uint8Array,
+  key: () => Uint8Array,
   authorKey: string,
   verified: VerifiedBatches | undefined,
 ): boolean | string {
@@ -215,13 +219,15 @@ function checkBatchSignature(
     return 'proof path is not valid base64url';
   }
   if (path.some((hash) => hash.length !== 32)) return 'proof path hashes must be 32 bytes';
+  // The whole path, every time: the event is stored and forwarded with this proof, so all of it
+  // must hold, not just the part below some node seen before.
   const root = rootFromInclusionPath(crypto, proof.index, proof.size, leafHash(crypto, id), path);
   if (!root) return 'proof path does not fit its position in the batch';
-  const cacheKey = `${authorKey}/${proof.size}/${hexEncode(root)}/${sig}`;
-  if (verified?.has(cacheKey)) return true;
-  const ok = crypto.ed25519Verify(signature, batchSigningBytes(proof.size, root), key);
-  if (ok) verified?.add(cacheKey);
-  return ok;
+  const batchKey = `batch/${authorKey}/${proof.size}/${hexEncode(root)}/${sig}`;
+  if (verified?.has(batchKey)) return true;
+  if (!crypto.ed25519Verify(b64urlDecode(sig), batchSigningBytes(proof.size, root), key())) return false;
+  verified?.add(batchKey);
+  return true;
 }
 
 /** Sorted so both parties derive the same channel id without coordinating. */

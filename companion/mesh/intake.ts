@@ -15,11 +15,11 @@ export interface IntakeResult {
 }
 
 /**
- * Batch signatures (protocol/events.ts, BatchProof) remembered once checked, so the rest of a
- * batch costs hashes only, including when a catch-up splits it across frames. A peer can make us
- * remember only signatures that verified, and at most this many: the oldest is forgotten first.
+ * What verification has proven (protocol/events.ts, VerifiedBatches: author keys, batch
+ * signatures), so the rest of a batch costs hashes only, also when a catch-up splits it across
+ * frames. Only what verified is added, and at most this many: the oldest is forgotten first.
  */
-export const MAX_VERIFIED_BATCHES = 4096;
+export const MAX_VERIFIED_ENTRIES = 4096;
 
 export class RecentlyVerified implements VerifiedBatches {
   private readonly keys = new Set<string>();
@@ -28,7 +28,7 @@ export class RecentlyVerified implements VerifiedBatches {
   }
   add(key: string): void {
     this.keys.add(key);
-    if (this.keys.size > MAX_VERIFIED_BATCHES) this.keys.delete(this.keys.values().next().value!);
+    if (this.keys.size > MAX_VERIFIED_ENTRIES) this.keys.delete(this.keys.values().next().value!);
   }
 }
 

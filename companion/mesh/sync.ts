@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
-import { eventId, isDmChannel, signEvent, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
+import { isDmChannel, signEvent, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
 import { MAX_ACK_IDS, MAX_REASON_LENGTH, MAX_SYNC_PAGE_ENTRIES, type ReceivedEvents } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { ACK_HEADS, BATCH_SIGNATURES } from '../../protocol/version.ts';
@@ -133,7 +133,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
         break;
       case 'ack':
         this.acknowledge(link.peerId, frame.ids);
-        if (frame.heads) this.deliveredUpTo(link.peerId, frame.heads);
+        if (frame.heads) this.advanceUpTo(link.peerId, frame.heads, 'delivered');
         if (frame.rejected?.length) this.warn(link.peerId, 'rejected', 'peer rejected events we sent', { count: frame.rejected.length, first: frame.rejected[0]!.reason });
         break;
       case 'error':
@@ -221,7 +221,8 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       totalBuffered: () => this.manager.connected().reduce((sum, link) => sum + link.bufferedAmount, 0),
       verifiableBy: (link, events) => this.verifiableBy(link, events),
       sent: (batch, peerId) => this.markSent(batch, peerId),
-      vectorReceived: (peerId, vector) => this.reconcile(peerId, vector),
+      // The peer's vector says what of ours it holds.
+      vectorReceived: (peerId, vector) => this.advanceUpTo(peerId, vector, 'delivered'),
       refused: (link, about, reason) => {
         this.reply(link, { t: 'error', about, reason: reason.slice(0, MAX_REASON_LENGTH) });
         this.warn(link.peerId, `refused/${about}`, 'refused part of a frame', { about, reason });
@@ -233,34 +234,38 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     };
   }
 
+  /**
+   * A catch-up batch carries a run of each (channel, author) the peer lacked, so everything of
+   * ours up to the highest seq sent in a channel is now at least "sent" (earlier ones went in an
+   * earlier batch, or the peer's vector showed it held them).
+   */
   private markSent(batch: SignedEvent[], peerId: string): void {
-    const ours = batch
-      .filter((signed) => signed.event.author === this.identity.peerId)
-      .map((signed) => eventId(this.crypto, signed.event));
-    this.advance(ours, peerId, 'sent');
-  }
-
-  /** A catch-up starts from the peer's vector: it says what of ours the peer holds. */
-  private reconcile(peerId: string, remote: VersionVector): void {
-    this.deliveredUpTo(peerId, remote);
+    const me = this.identity.peerId;
+    const highest: VersionVector = {};
+    for (const { event } of batch) {
+      if (event.author !== me) continue;
+      const channel = Object.hasOwn(highest, event.channel) ? highest[event.channel]! : defineOwn<Record<string, number>>(highest, event.channel, {});
+      channel[me] = Math.max(Object.hasOwn(channel, me) ? channel[me]! : 0, event.seq);
+    }
+    this.advanceUpTo(peerId, highest, 'sent');
   }
 
   /**
-   * The peer holds every seq up to its head of each (channel, author), from its vector or a
-   * cumulative ack, so whatever of ours it holds is delivered, whether or not an ack for each
-   * reached us (the sender may have died first). Only rows for recipients exist, and only
-   * channels the peer may receive count.
+   * Our events up to each of our heads in `heads` move to `state` for that peer. With the peer's
+   * vector or a cumulative ack that is "delivered": the peer holds every seq up to its head of each
+   * (channel, author), whether or not an ack for each reached us (the sender may have died first).
+   * Only rows for recipients exist, and only channels the peer may receive count.
    */
-  private deliveredUpTo(peerId: string, heads: VersionVector): void {
+  private advanceUpTo(peerId: string, heads: VersionVector, state: DeliveryState): void {
     const entitled = this.entitled(peerId);
     const me = this.identity.peerId;
     const now = Date.now();
     const moved = this.store.db.transaction(() =>
       Object.entries(heads).flatMap(([channel, authors]) =>
-        entitled(channel) && Object.hasOwn(authors, me) ? this.store.deliveries.deliverUpTo(peerId, me, channel, authors[me]!, now) : [],
+        entitled(channel) && Object.hasOwn(authors, me) ? this.store.deliveries.advanceUpTo(peerId, me, channel, authors[me]!, state, now) : [],
       ),
     )();
-    for (const id of moved) this.emit('delivery', id, peerId, 'delivered');
+    for (const id of moved) this.emit('delivery', id, peerId, state);
   }
 
   /** Moves existing delivery rows forward in one commit (catch-ups and acks come by the thousand). */

@@ -29,7 +29,7 @@ export class DeliveryRepository {
   readonly #undelivered;
   readonly #summary;
   readonly #advance;
-  readonly #deliverUpTo;
+  readonly #advanceUpTo;
   readonly #dropUndelivered;
 
   constructor(db: Database) {
@@ -56,9 +56,9 @@ export class DeliveryRepository {
     );
     // Driven by the peer's pending rows (deliveries_peer_state), each checked by event id: the
     // cost follows what is in flight to this peer, not the author's whole history.
-    this.#deliverUpTo = db
-      .prepare<[number, string, number, string, string, number], string>(
-        `UPDATE deliveries SET state = ${DELIVERED}, updated_at = ?
+    this.#advanceUpTo = db
+      .prepare<[number, number, string, number, string, string, number], string>(
+        `UPDATE deliveries SET state = ?, updated_at = ?
          WHERE peer_id = ? AND state < ? AND EXISTS (
            SELECT 1 FROM events e WHERE e.id = deliveries.event_id AND e.author = ? AND e.channel = ? AND e.seq <= ?)
          RETURNING event_id`,
@@ -89,11 +89,12 @@ export class DeliveryRepository {
   }
 
   /**
-   * `peerId` holds every event of `author` in `channel` up to `seq`: those not yet delivered to it
-   * are now. Returns the ids that moved.
+   * Moves every row of `peerId` for `author`'s events in `channel` up to `seq` to `state` (e.g.
+   * the peer holds them all: delivered), never back. Returns the ids that moved.
    */
-  deliverUpTo(peerId: string, author: string, channel: string, seq: number, at: number): string[] {
-    return this.#deliverUpTo.all(at, peerId, DELIVERED, author, channel, seq);
+  advanceUpTo(peerId: string, author: string, channel: string, seq: number, state: DeliveryState, at: number): string[] {
+    const target = rank(state);
+    return this.#advanceUpTo.all(target, at, peerId, target, author, channel, seq);
   }
 
   forEvent(eventId: string): DeliveryRecord[] {

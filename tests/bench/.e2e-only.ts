@@ -1,11 +1,11 @@
-import { benchEndToEnd } from './e2e.ts';
-import { benchLinkThroughput } from './links.ts';
-import { benchStages } from './stages.ts';
+import { benchCatchUp } from './catch-up.ts';
+import { benchFirstPaint } from './first-paint.ts';
 import { TempDirs, formatTable } from './harness.ts';
 const dirs = new TempDirs();
 try {
-  const t = await benchLinkThroughput();
-  const rows = [...t.rows, ...(await benchEndToEnd(dirs, t.bareWsRate)), ...(await benchStages(dirs))];
+  const which = process.argv[2];
+if (process.env.PROF_CHILD) process.env.NODE_OPTIONS = '--cpu-prof --cpu-prof-dir=/tmp/profchild';
+  const rows = which === 'catch-up' ? await benchCatchUp(dirs, 225_000) : await benchFirstPaint(dirs);
   console.log(formatTable(rows));
   for (const r of rows) if (r.detail) console.log('-', r.detail);
 } finally { dirs.cleanup(); }

@@ -68,16 +68,17 @@ it('advances only rows that exist: a peer that was not a recipient cannot add on
   expect(d.forEvent('e1')).toEqual([{ eventId: 'e1', peerId: 'P', state: 'delivered', updatedAt: 2 }]);
 });
 
-it("delivers an author's events up to a head for one peer, touching nothing else", () => {
+it("moves an author's events up to a seq forward for one peer, never back, touching nothing else", () => {
   const d = store.deliveries;
   d.set('e1', 'P', 'sent', 1);
   d.set('e2', 'P', 'queued', 1);
   d.set('e3', 'P', 'sent', 1);
   d.set('e2', 'Q', 'sent', 1);
-  expect(d.deliverUpTo('P', 'Someone else', 'general', 3, 5)).toEqual([]);
-  expect(d.deliverUpTo('P', 'Me', 'elsewhere', 3, 5)).toEqual([]);
-  expect(d.deliverUpTo('P', 'Me', 'general', 2, 5).sort()).toEqual(['e1', 'e2']);
-  expect(d.deliverUpTo('P', 'Me', 'general', 2, 6)).toEqual([]);
+  expect(d.advanceUpTo('P', 'Someone else', 'general', 3, 'delivered', 5)).toEqual([]);
+  expect(d.advanceUpTo('P', 'Me', 'elsewhere', 3, 'delivered', 5)).toEqual([]);
+  expect(d.advanceUpTo('P', 'Me', 'general', 2, 'sent', 5)).toEqual(['e2']);
+  expect(d.advanceUpTo('P', 'Me', 'general', 2, 'delivered', 5).sort()).toEqual(['e1', 'e2']);
+  expect(d.advanceUpTo('P', 'Me', 'general', 2, 'delivered', 6)).toEqual([]);
   expect(d.forEvent('e2')).toEqual([
     { eventId: 'e2', peerId: 'P', state: 'delivered', updatedAt: 5 },
     { eventId: 'e2', peerId: 'Q', state: 'sent', updatedAt: 1 },

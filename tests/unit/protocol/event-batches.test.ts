@@ -43,12 +43,17 @@ function cache(): VerifiedBatches {
   const seen = new Set<string>();
   return { has: (k) => seen.has(k), add: (k) => void seen.add(k) };
 }
-function counting(backend: CryptoBackend): CryptoBackend & { verifies: number } {
-  const counted = Object.create(backend) as CryptoBackend & { verifies: number };
+function counting(backend: CryptoBackend): CryptoBackend & { verifies: number; hashes: number } {
+  const counted = Object.create(backend) as CryptoBackend & { verifies: number; hashes: number };
   counted.verifies = 0;
+  counted.hashes = 0;
   counted.ed25519Verify = (...args) => {
     counted.verifies++;
     return backend.ed25519Verify(...args);
+  };
+  counted.sha256 = (data) => {
+    counted.hashes++;
+    return backend.sha256(data);
   };
   return counted;
 }
@@ -74,6 +79,16 @@ describe('one signature per batch', () => {
     const verified = cache();
     for (const s of signBatch(posts(100))) expect(verifyEvent(counted, s, verified).ok).toBe(true);
     expect(counted.verifies).toBe(1);
+  });
+
+  it("a batch signature verified for one author proves nothing for an event claiming another author", () => {
+    const verified = cache();
+    const batch = signBatch(posts(8));
+    expect(verifyEvent(crypto, batch[0]!, verified).ok).toBe(true);
+    // Mallory's event, carrying alice's signature and path: checked against mallory's key, it fails.
+    const [lure] = posts(1, mallory);
+    const stolen = { event: lure!, sig: batch[1]!.sig, proof: batch[1]!.proof };
+    expect(verifyEvent(crypto, stolen, verified)).toMatchObject({ ok: false });
   });
 
   it(`splits more than ${MAX_SIGNED_BATCH} events into several signed batches`, () => {

@@ -1,0 +1,21 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCompanion } from '../../companion/node.ts';
+import { apiClient, createKey } from '../helpers/api.ts';
+import { startInstance } from '../helpers/instance.ts';
+import { fillDataDir } from './catch-up.ts';
+import { freePort, HOST, now } from './harness.ts';
+const N = Number(process.env.N ?? 20000);
+if (process.argv[2] === 'fill') { const d = mkdtempSync(join(tmpdir(), 'fillA-')); await fillDataDir(d, N); console.log(d); process.exit(0); }
+const aDir = process.argv[3]!;
+const a = await startInstance({ dataDir: aDir, args: ['--no-discovery'] });
+const aApi = apiClient(a.url, await createKey(a.dataDir));
+const b = await startCompanion({ host: HOST, port: await freePort(), meshPort: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'profB-')), relayPolicy: 'broker_only', quiet: true, discovery: false });
+let stored = 0; b.sync.on('stored', () => stored++);
+const inv = (await aApi.get('/p2p/invite')).body.invite_code;
+const t0 = now();
+await b.network.importInvite(inv);
+while (stored < N) await new Promise((r) => setTimeout(r, 20));
+console.log('catch-up s', (now() - t0) / 1000, 'rate', N / ((now() - t0) / 1000));
+await b.close(); await a.stop({ keepData: true }); process.exit(0);
