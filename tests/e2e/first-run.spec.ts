@@ -60,6 +60,11 @@ test('first run leads to Connect; a post with nobody connected waits and is deli
   await sendMessage(page, post);
   await expect(deliveryState(page, post)).toBeVisible();
   await screenshot(page, 'first-run-general-note');
+  // With a message held, Messages opens on the conversation even with nobody connected.
+  await navigate(page, 'connect');
+  await navigate(page, 'messages');
+  await expect(page.getByTestId('chat-title')).toHaveText('# general');
+  await expect(firstRun).toHaveCount(0);
 
   // Someone connects: the note goes, and the post reaches them.
   await linkOverRest(b, a);

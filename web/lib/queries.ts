@@ -151,6 +151,11 @@ export function profile<K extends ProfileId>(id: K): Observable<Extract<ProfileR
 }
 
 /** Messages written here and not yet accepted by the companion (pending, sending or failed). */
+/** Whether the replica holds any message at all (undefined until known). */
+export function holdsMessages(): Observable<boolean> {
+  return liveQuery(async () => (await db.messages.limit(1).count()) > 0);
+}
+
 export function outboxCount(): Observable<number> {
   return liveQuery(() => db.outbox.count());
 }
