@@ -45,6 +45,11 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   private readonly catchUpHost: CatchUpHost;
   /** Live pushes waiting for the end of the current task, per link (see push). */
   private readonly livePending = new Map<Link, SignedEvent[]>();
+  /**
+   * Per linked peer and channel, the seq up to which everything of ours is known delivered there:
+   * the next cumulative ack only needs to look above it. Dropped when the link closes.
+   */
+  private readonly deliveredThrough = new Map<string, Map<string, number>>();
   private liveFlushScheduled = false;
 
   constructor(
@@ -71,6 +76,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
 
   linkUp(link: Link): void {
     link.onClose(() => {
+      this.deliveredThrough.delete(link.peerId);
       for (const key of this.lastWarned.keys()) if (key.startsWith(`${link.peerId}/`)) this.lastWarned.delete(key);
     });
     void this.sendVector(link).catch((error: Error) => this.log.warn('sync', 'sending our vector failed', { peer: link.peerId, error: error.message }));
@@ -260,11 +266,24 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     const entitled = this.entitled(peerId);
     const me = this.identity.peerId;
     const now = Date.now();
+    const known = state === 'delivered' ? (this.deliveredThrough.get(peerId) ?? new Map<string, number>()) : undefined;
     const moved = this.store.db.transaction(() =>
-      Object.entries(heads).flatMap(([channel, authors]) =>
-        entitled(channel) && Object.hasOwn(authors, me) ? this.store.deliveries.advanceUpTo(peerId, me, channel, authors[me]!, state, now) : [],
-      ),
+      Object.entries(heads).flatMap(([channel, authors]) => {
+        if (!entitled(channel) || !Object.hasOwn(authors, me)) return [];
+        const head = authors[me]!;
+        const from = known?.get(channel);
+        // Without a known start, the rows still pending for this peer are fewer than our history.
+        const ids =
+          from === undefined
+            ? this.store.deliveries.advanceUpTo(peerId, me, channel, head, state, now)
+            : this.store.deliveries.advanceRange(peerId, me, channel, from, head, state, now);
+        // Only channels we post in, and never past our own last seq: a peer's claims cannot grow this.
+        const through = Math.min(head, this.store.events.nextSeq(me, channel) - 1);
+        if (known && through > (from ?? 0)) known.set(channel, through);
+        return ids;
+      }),
     )();
+    if (known?.size && this.manager.get(peerId)?.isOpen) this.deliveredThrough.set(peerId, known);
     for (const id of moved) this.emit('delivery', id, peerId, state);
   }
 

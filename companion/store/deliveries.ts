@@ -30,6 +30,7 @@ export class DeliveryRepository {
   readonly #summary;
   readonly #advance;
   readonly #advanceUpTo;
+  readonly #advanceRange;
   readonly #dropUndelivered;
 
   constructor(db: Database) {
@@ -64,6 +65,16 @@ export class DeliveryRepository {
          RETURNING event_id`,
       )
       .pluck();
+    // Driven by the author's events in (above, upTo], each looked up by the primary key: for a
+    // cumulative ack, whose range is what the last one did not cover.
+    this.#advanceRange = db
+      .prepare<[number, number, string, string, number, number, string, number], string>(
+        `UPDATE deliveries SET state = ?, updated_at = ?
+         FROM (SELECT id FROM events WHERE author = ? AND channel = ? AND seq > ? AND seq <= ?) AS e
+         WHERE deliveries.event_id = e.id AND deliveries.peer_id = ? AND deliveries.state < ?
+         RETURNING event_id`,
+      )
+      .pluck();
     // One statement for any number of ids: the list travels as a JSON array.
     this.#summary = db.prepare<[string], { event_id: string; state: number }>(
       `SELECT event_id, MIN(state) AS state FROM deliveries
@@ -95,6 +106,12 @@ export class DeliveryRepository {
   advanceUpTo(peerId: string, author: string, channel: string, seq: number, state: DeliveryState, at: number): string[] {
     const target = rank(state);
     return this.#advanceUpTo.all(target, at, peerId, target, author, channel, seq);
+  }
+
+  /** As advanceUpTo, for `author`'s events with `above` < seq <= `upTo` only. */
+  advanceRange(peerId: string, author: string, channel: string, above: number, upTo: number, state: DeliveryState, at: number): string[] {
+    const target = rank(state);
+    return this.#advanceRange.all(target, at, author, channel, above, upTo, peerId, target);
   }
 
   forEvent(eventId: string): DeliveryRecord[] {

@@ -92,6 +92,14 @@ describe('batch signatures and cumulative acks on the wire', () => {
       const own = (await generalPosts(v.api)).filter((m) => m.content.startsWith('burst '));
       return own.length === 30 && own.every((m) => m.delivery_state === 'delivered');
     });
+    // The next ack covers only what came after the first.
+    for (let i = 0; i < 5; i++) expect((await v.api.post('/p2p/send', { content: `later ${i}`, broadcast: true })).status).toBe(200);
+    raw.send({ t: 'ack', ids: [], heads: { general: { [v.peerId]: 33 } } });
+    await eventually('the later posts up to the head delivered, the rest sent', async () => {
+      const later = (await generalPosts(v.api)).filter((m) => m.content.startsWith('later '));
+      const states = later.sort((a, b) => a.content.localeCompare(b.content)).map((m) => m.delivery_state);
+      return JSON.stringify(states) === JSON.stringify(['delivered', 'delivered', 'delivered', 'sent', 'sent']);
+    });
   }, SLOW);
 
   it('signs one by one for a peer from before batch signatures, and acknowledges it id by id', async () => {

@@ -84,4 +84,9 @@ it("moves an author's events up to a seq forward for one peer, never back, touch
     { eventId: 'e2', peerId: 'Q', state: 'sent', updatedAt: 1 },
   ]);
   expect(d.forEvent('e3')[0]!.state).toBe('sent');
+  // Only above a seq: what a later cumulative ack covers.
+  d.set('e3', 'Q', 'sent', 1);
+  expect(d.advanceRange('Q', 'Me', 'general', 2, 3, 'delivered', 7)).toEqual(['e3']);
+  expect(d.forEvent('e2').find((r) => r.peerId === 'Q')!.state).toBe('sent');
+  expect(d.advanceRange('P', 'Me', 'general', 0, 3, 'sent', 8)).toEqual([]);
 });
