@@ -22,6 +22,7 @@ import { RelayRoutes } from './mesh/relay-routes.ts';
 import { ProfileCards } from './mesh/profile-cards.ts';
 import { PeerIntroductions } from './mesh/peer-introductions.ts';
 import { Publisher } from './mesh/publisher.ts';
+import { BackgroundCheckpointer } from './store/checkpointer.ts';
 import { SyncEngine } from './mesh/sync.ts';
 import { advertisedEndpoints } from './service/endpoints.ts';
 import { AccountService } from './service/account-service.ts';
@@ -279,12 +280,14 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   server.on('upgrade', (request, socket, head) => {
     if (!appServer.handleUpgrade(request, socket, head)) socket.destroy();
   });
+  const checkpointer = new BackgroundCheckpointer(store.db, paths.databaseFile);
   try {
     await listen(server, config.host, config.port);
     await manager.listen(config.host, config.meshPort);
   } catch (error) {
     server.close();
     await manager.close();
+    await checkpointer.close();
     store.close();
     throw error;
   }
@@ -312,6 +315,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       await manager.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await checkpointer.close();
       store.close();
       log.info('node', 'stopped');
     },
