@@ -71,8 +71,10 @@ async function seedMessages(page: Page, count: number): Promise<void> {
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
     });
-    const tx = db.transaction('messages', 'readwrite');
+    const tx = db.transaction(['messages', 'meta'], 'readwrite');
     const store = tx.objectStore('messages');
+    // Read already, as on a replica that has been in use: the channel opens at its newest message.
+    tx.objectStore('meta').put({ key: 'readBaseline', value: 1_000_000 + count });
     const base = Date.now() - count * 1000;
     for (let i = 0; i < count; i++) {
       store.put({
