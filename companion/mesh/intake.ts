@@ -81,7 +81,7 @@ export class EventIntake {
         refuse(refusal);
         continue;
       }
-      const outcome = this.store.events.insert(signed, { id: verified.id, sourcePeer: fromPeer, readable, receivedAt });
+      const outcome = this.store.events.insert(signed, { id: verified.id, sourcePeer: fromPeer, readable, receivedAt, unseen: !duplicate });
       acked.push({ id: verified.id, event: signed.event });
       if (outcome === 'inserted') {
         this.introductions.stored(signed.event, fromPeer);

@@ -113,7 +113,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     // peer already has; a link that drops meanwhile is covered by catch-up.
     this.store.db.transaction(() => {
       for (const { signed, id, readable, deliveries } of planned) {
-        this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: now });
+        this.store.events.insert(signed, { id, sourcePeer: null, readable, receivedAt: now, unseen: true });
         for (const { peerId, state } of deliveries) this.store.deliveries.set(id, peerId, state, now);
       }
       alsoInCommit();

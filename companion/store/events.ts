@@ -14,6 +14,12 @@ export interface EventMeta {
   /** What the user reads: a post's body, or a DM's opened body; null when we cannot read it. */
   readable: PostBody | null;
   receivedAt: number;
+  /**
+   * The caller has just looked this id up and found nothing (or made the event itself): the
+   * insert skips looking again before sealing. A clash on (author, channel, seq) still ends as
+   * 'duplicate', after the sealing work.
+   */
+  unseen?: boolean;
 }
 
 export type MessageKind = Exclude<CanopyEvent['kind'], 'channel'>;
@@ -205,7 +211,7 @@ export class EventRepository {
     // Catch-up resends what we hold; skip the sealing work for those. The transaction still
     // decides, since another connection may insert in between.
     const { author, channel, seq } = signed.event;
-    if (this.#held.get(meta.id, author, channel, seq) !== undefined) return 'duplicate';
+    if (!meta.unseen && this.#held.get(meta.id, author, channel, seq) !== undefined) return 'duplicate';
     const sealed: Sealed = {
       signed: this.#cipher.seal(JSON.stringify(signed), signedContext(meta.id)),
       plain: meta.readable

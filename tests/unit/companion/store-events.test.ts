@@ -55,6 +55,9 @@ describe('EventRepository', () => {
     const sameSlot = post('A', 'general', 1, 'a different body');
     expect(store.events.insert(sameSlot, { id: 'other-id', sourcePeer: 'P', readable: { content: 'x' }, receivedAt: 1 })).toBe('duplicate');
     expect(store.events.insert(post('A', 'general', 9), { id: idOf(e), sourcePeer: null, readable: null, receivedAt: 1 })).toBe('duplicate');
+    // A caller that says it looked first still cannot make a second row for either.
+    expect(store.events.insert(sameSlot, { id: 'other-id', sourcePeer: 'P', readable: { content: 'x' }, receivedAt: 1, unseen: true })).toBe('duplicate');
+    expect(store.events.insert(e, { id: idOf(e), sourcePeer: null, readable: null, receivedAt: 1, unseen: true })).toBe('duplicate');
     expect(store.events.has(idOf(e))).toBe(true);
     expect(store.events.has('other-id')).toBe(false);
     expect(store.events.get(idOf(e))).toMatchObject({ content: 'A/general/1', sourcePeer: null, seq: 1 });
