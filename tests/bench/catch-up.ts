@@ -5,7 +5,7 @@
 import { startCompanion } from '../../companion/node.ts';
 import { apiClient, createKey, type ApiClient } from '../helpers/api.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
-import { freePort, HOST, now, targetStatus, yieldToLoop, type Row, type TempDirs } from './harness.ts';
+import { freePort, HOST, now, scaledTargetStatus, yieldToLoop, type Row, type TempDirs } from './harness.ts';
 import { BARE_MESSAGE_BYTES } from './links.ts';
 
 export const CATCH_UP_EVENTS = Number(process.env.CANOPY_BENCH_CATCH_UP ?? 100_000);
@@ -69,7 +69,7 @@ export async function benchCatchUp(dirs: TempDirs, bareWsRate: number): Promise<
         canopy: CATCH_UP_EVENTS / seconds,
         baseline: bareWsRate,
         baselineName: `bare ws ${BARE_MESSAGE_BYTES} B, from 3`,
-        detail: `catch-up took ${seconds.toFixed(1)} s (${targetStatus('< 10 s', seconds < 10)}); A's posts were published ${SEND_BATCH} per event-loop turn (signed once per turn), filling A took ${fillSeconds.toFixed(1)} s; B polls GET /channels every ${POLL_MS} ms`,
+        detail: `catch-up took ${seconds.toFixed(1)} s (${scaledTargetStatus(seconds, 10, 's', false, bareWsRate)}); A's posts were published ${SEND_BATCH} per event-loop turn (signed once per turn), filling A took ${fillSeconds.toFixed(1)} s; B polls GET /channels every ${POLL_MS} ms`,
       },
     ];
   } finally {

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     }
     await step('web app', () => benchWebApp(dirs));
     if (process.env.CANOPY_BENCH_FIRST_PAINT !== '0') {
-      await step('first paint after login (CANOPY_BENCH_FIRST_PAINT=N messages, =0 skips)', () => benchFirstPaint(dirs));
+      await step('first paint after login (CANOPY_BENCH_FIRST_PAINT=N messages, =0 skips)', () => benchFirstPaint(dirs, bareWsRate));
     }
     const meshSize = meshSizeFromEnv();
     if (meshSize) {
