@@ -37,6 +37,15 @@ export interface ApiDependencies {
 
 const QUIET_ERRORS = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
 
+/**
+ * `/api/<route>` answers as `/api/v1/<route>`, as the original Canopy's API does, so scripts
+ * written for it keep working. Only the path changes: method, key and body go through unchanged.
+ */
+const unversionedAlias: Koa.Middleware = async (ctx, next) => {
+  if (ctx.path.startsWith('/api/') && !ctx.path.startsWith('/api/v1/') && ctx.path !== '/api/v1') ctx.path = `/api/v1${ctx.path.slice(4)}`;
+  await next();
+};
+
 /** The HTTP side of the companion: REST under /api/v1 and the built web app for everything else. */
 export function createApiApp(deps: ApiDependencies): Koa {
   const app = new Koa();
@@ -56,6 +65,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     api.use(routes.routes());
   }
   app.use(errorMiddleware(deps.log));
+  app.use(unversionedAlias);
   app.use(refuseForeignOrigins(deps.origins, deps.log));
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));

@@ -15,7 +15,8 @@ export function errorMiddleware(log: Logger): Koa.Middleware {
       await next();
       if (ctx.status === 404 && ctx.body == null && ctx.path.startsWith('/api/')) {
         ctx.status = 404;
-        ctx.body = { error: 'Not found', path: ctx.path };
+        // The path as asked, before the /api/ alias rewrote it.
+        ctx.body = { error: 'Not found', path: new URL(ctx.originalUrl, 'http://x').pathname };
       }
     } catch (error) {
       if (error instanceof ServiceError) {

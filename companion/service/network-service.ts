@@ -78,6 +78,22 @@ export class NetworkService {
     };
   }
 
+  /**
+   * For supervisors and load balancers, asked without a key: alive, which version, how long up,
+   * how many links. Nothing that names a peer or a key.
+   */
+  health() {
+    const links = this.options.manager.connected();
+    const relayed = links.filter((link) => link.info.via !== null).length;
+    return {
+      status: 'ok' as const,
+      canopy_version: CANOPY_VERSION,
+      protocol_version: PROTOCOL_VERSION,
+      uptime_seconds: Math.round((Date.now() - this.options.startedAt) / 1000),
+      links: { connected: links.length, direct: links.length - relayed, relayed },
+    };
+  }
+
   invite(options: { publicHost?: string; publicPort?: number }) {
     const { identity, meshPort, advertisedEndpoints } = this.options;
     const endpoints = [...advertisedEndpoints];

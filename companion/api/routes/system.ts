@@ -4,9 +4,16 @@ import type { ApiKeyRepository, Store } from '../../store/index.ts';
 import type { NetworkService } from '../../service/network-service.ts';
 import { optionalKey } from '../auth.ts';
 
-/** `/info`: the version for anyone; diagnostics only for a key allowed to view peers. */
+/**
+ * `/health` for anyone (see NetworkService.health); `/info`: the version for anyone, diagnostics
+ * only for a key allowed to view peers.
+ */
 export function systemRoutes(keys: ApiKeyRepository, store: Store, network: NetworkService): Router {
   const router = new Router();
+  router.get('/health', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = network.health();
+  });
   router.get('/info', (ctx) => {
     const key = optionalKey(ctx, keys);
     if (!key?.permissions.includes('view_peers')) {
