@@ -4,7 +4,7 @@ import { isDmChannel, signEvent, type DmBody, type PostBody, type SignedEvent } 
 import { MAX_ACK_IDS, MAX_REASON_LENGTH, MAX_SYNC_PAGE_ENTRIES, type ReceivedEvents } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { ACK_HEADS, BATCH_SIGNATURES } from '../../protocol/version.ts';
-import { defineOwn, pageVector, type VersionVector } from '../../protocol/mesh/vectors.ts';
+import { defineOwn, headsIn, pageVector, type VersionVector } from '../../protocol/mesh/vectors.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/index.ts';
 import { batchesOf } from './batches.ts';
@@ -250,8 +250,8 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     const highest: VersionVector = {};
     for (const { event } of batch) {
       if (event.author !== me) continue;
-      const channel = Object.hasOwn(highest, event.channel) ? highest[event.channel]! : defineOwn<Record<string, number>>(highest, event.channel, {});
-      channel[me] = Math.max(Object.hasOwn(channel, me) ? channel[me]! : 0, event.seq);
+      const heads = headsIn(highest, event.channel);
+      defineOwn(heads, me, Math.max(Object.hasOwn(heads, me) ? heads[me]! : 0, event.seq));
     }
     this.advanceUpTo(peerId, highest, 'sent');
   }
@@ -325,7 +325,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     const heads: VersionVector = {};
     const beyond: string[] = [];
     for (const { id, event } of acked) {
-      const authors = Object.hasOwn(heads, event.channel) ? heads[event.channel]! : defineOwn<Record<string, number>>(heads, event.channel, {});
+      const authors = headsIn(heads, event.channel);
       const head = Object.hasOwn(authors, event.author) ? authors[event.author]! : defineOwn(authors, event.author, this.store.events.head(event.channel, event.author));
       if (event.seq > head) beyond.push(id);
     }

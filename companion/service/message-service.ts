@@ -106,11 +106,11 @@ export class MessageService {
     const conversations = [...this.store.events.channelSummaries(), ...this.store.events.dmConversations()]
       .sort((a, b) => b.lastCursor - a.lastCursor)
       .slice(0, MAX_RECENT_CONVERSATIONS);
-    // Read in one go with the cursor, so no message can fall between the two.
-    return this.store.db.transaction(() => ({
+    // Read in one synchronous run, so no message stored by this process can fall between rows and cursor.
+    return {
       messages: this.appMessages(conversations.flatMap(({ channel }) => this.store.events.page(channel, { limit: perConversation }))),
       cursor: this.store.events.latestCursor(),
-    }))();
+    };
   }
 
   /** Scroll-back for one channel or conversation: rows before `before`, newest first. */

@@ -1,5 +1,5 @@
 import type { CanopyEvent, PostBody, SignedEvent } from '../../protocol/events.ts';
-import { defineOwn, type VersionVector } from '../../protocol/mesh/vectors.ts';
+import { defineOwn, headsIn, type VersionVector } from '../../protocol/mesh/vectors.ts';
 import type { AtRestCipher } from './at-rest.ts';
 import type { ChannelRepository } from './channels.ts';
 import type { Database } from './database.ts';
@@ -259,8 +259,7 @@ export class EventRepository {
     const vector: VersionVector = {};
     for (const { channel, author, seq } of this.#heads.iterate()) {
       if (channelFilter && !channelFilter(channel)) continue;
-      const authors = Object.hasOwn(vector, channel) ? vector[channel]! : defineOwn(vector, channel, {});
-      defineOwn(authors, author, seq);
+      defineOwn(headsIn(vector, channel), author, seq);
     }
     return vector;
   }

@@ -80,8 +80,7 @@ export function pageVector(vector: VersionVector, maxEntries: number): VersionVe
         page = {};
         size = 0;
       }
-      const entry = Object.hasOwn(page, channel) ? page[channel]! : defineOwn(page, channel, {});
-      defineOwn(entry, author, head);
+      defineOwn(headsIn(page, channel), author, head);
       size++;
     }
   }
@@ -116,6 +115,11 @@ export function mergeVectorInto(into: VersionVector, from: VersionVector, maxEnt
     }
   }
   return { added, dropped };
+}
+
+/** The heads of `channel` in `vector`, made (empty) when the channel is not there yet. */
+export function headsIn(vector: VersionVector, channel: string): Record<string, number> {
+  return own(vector, channel) ?? defineOwn(vector, channel, {});
 }
 
 /**
