@@ -60,8 +60,8 @@ export interface FeedPage {
 export type CursorGap = 'notices_trimmed' | 'cursor_unknown';
 
 export interface FeedSources {
-  store: Pick<Store, 'events' | 'notices'>;
-  messages: Pick<MessageService, 'restMessages' | 'overallDelivery' | 'channels'>;
+  store: Pick<Store, 'events' | 'notices' | 'deliveries'>;
+  messages: Pick<MessageService, 'restMessages' | 'channels'>;
   nameOf(peerId: string): string | null;
   pendingRequests(): Array<{ peer_id: string; display_name: string | null; endpoint: string | null; requested_at: string }>;
   introducedPeers(): IntroducedPeerSummary[];
@@ -199,7 +199,10 @@ export class EventFeed extends EventEmitter<{ wake: [] }> {
 
   #journalDeliveries(): void {
     if (this.#deliveryChanges.size === 0) return;
-    const changes = [...this.#deliveryChanges].map((id) => ({ id, delivery_state: this.sources.messages.overallDelivery(id) }));
+    // One query for the lot: an acknowledged catch-up moves thousands at once.
+    const ids = [...this.#deliveryChanges];
+    const states = this.sources.store.deliveries.summary(ids);
+    const changes = ids.map((id) => ({ id, delivery_state: states.get(id) ?? 'queued' }));
     this.#deliveryChanges.clear();
     for (let start = 0; start < changes.length; start += DELIVERIES_PER_NOTICE) {
       this.sources.store.notices.append('delivery', { messages: changes.slice(start, start + DELIVERIES_PER_NOTICE) });

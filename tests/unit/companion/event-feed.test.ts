@@ -15,12 +15,8 @@ let requests: Array<{ peer_id: string; display_name: string | null; endpoint: st
 
 function feed(): EventFeed {
   const sources: FeedSources = {
-    store: { events: store.events, notices },
-    messages: {
-      restMessages: () => [],
-      overallDelivery: (id) => (id.endsWith('!') ? 'delivered' : 'sent'),
-      channels: () => ({ channels: [] }),
-    },
+    store: { events: store.events, notices, deliveries: store.deliveries },
+    messages: { restMessages: () => [], channels: () => ({ channels: [] }) },
     nameOf: (peerId) => `name of ${peerId}`,
     pendingRequests: () => requests,
     introducedPeers: () => [],
@@ -73,7 +69,7 @@ describe('event feed', () => {
   it('reads only what the permissions allow, and moves past the rest', () => {
     const events = feed();
     events.peerChanged('A', true);
-    events.deliveryChanged('m1!');
+    events.deliveryChanged('m1');
     return turn().then(() => {
       events.peerChanged('A', false, 'closed');
       const peers = events.read({ messages: 0, notices: 0 }, ['view_peers'], 50);
@@ -85,7 +81,7 @@ describe('event feed', () => {
       expect(peers.caughtUp).toBe(true);
       const reader = events.read({ messages: 0, notices: 0 }, ['read_messages'], 50);
       expect(reader.events.map((e) => [e.type, e.data, formatCursor(e.cursor)])).toEqual([
-        ['delivery', { messages: [{ id: 'm1!', delivery_state: 'delivered' }] }, '0.2'],
+        ['delivery', { messages: [{ id: 'm1', delivery_state: 'queued' }] }, '0.2'],
       ]);
       expect(reader.cursor).toEqual({ messages: 0, notices: 3 });
       const paged = events.read({ messages: 0, notices: 0 }, ['view_peers', 'read_messages'], 2);
