@@ -9,6 +9,7 @@ import { socketLimitsFromEnv } from './http-server.ts';
 import { RELAY_LIMIT_ENV, relayLimitsFromEnv } from './mesh/relay-circuits.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
+import { mintApiKey } from './instance/mint-key.ts';
 import { ensureSetupCode } from './service/setup-code.ts';
 import { DEFAULT_KEY_PERMISSIONS, PERMISSIONS } from './service/permissions.ts';
 import { RELAY_POLICIES, type RelayPolicy } from './service/relay-service.ts';
@@ -76,6 +77,8 @@ function usageErrorOf<T>(read: () => T): T {
 }
 
 const dataDirOf = (flag: string | undefined) => flag ?? process.env.CANOPY_DATA_DIR ?? 'data';
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 7770;
 
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -92,8 +95,8 @@ async function start(args: string[]): Promise<number> {
   });
   const discovery = process.env.CANOPY_DISCOVERY ?? 'on';
   if (discovery !== 'on' && discovery !== 'off') throw new UsageError(`Invalid CANOPY_DISCOVERY: ${discovery}. Use: on, off`);
-  const host = values.host ?? process.env.CANOPY_HOST ?? '127.0.0.1';
-  const webPort = port(values.port ?? process.env.CANOPY_PORT, '--port') ?? 7770;
+  const host = values.host ?? process.env.CANOPY_HOST ?? DEFAULT_HOST;
+  const webPort = port(values.port ?? process.env.CANOPY_PORT, '--port') ?? DEFAULT_PORT;
   const meshPort = port(values['p2p-port'] ?? values['mesh-port'] ?? process.env.CANOPY_MESH_PORT, '--p2p-port') ?? webPort + 1;
   const relayPolicy = process.env.CANOPY_RELAY_POLICY ?? 'broker_only';
   if (!(RELAY_POLICIES as readonly string[]).includes(relayPolicy)) {
@@ -171,23 +174,19 @@ function keys(args: string[]): number {
       'data-dir': { type: 'string' },
     },
   });
-  const instance = openInstance(dataDirOf(values['data-dir']), { quiet: true });
+  const dataDir = dataDirOf(values['data-dir']);
+  if (action === 'create') {
+    const expires = values['expires-days'] ? Number(values['expires-days']) : undefined;
+    if (expires !== undefined && (!Number.isInteger(expires) || expires < 1)) throw new UsageError('--expires-days must be a positive integer');
+    const created = mintApiKey(dataDir, { permissions: values.permissions ?? DEFAULT_KEY_PERMISSIONS, name: values.name, expiresDays: expires }, 'from the command line');
+    process.stdout.write(`${created.api_key}\n`);
+    process.stderr.write(`Created API key ${created.id} with permissions: ${created.permissions.join(', ')}\n`);
+    return 0;
+  }
+  const instance = openInstance(dataDir, { quiet: true });
   try {
     const service = new KeyService(instance.store.apiKeys);
     switch (action) {
-      case 'create': {
-        const expires = values['expires-days'] ? Number(values['expires-days']) : undefined;
-        if (expires !== undefined && (!Number.isInteger(expires) || expires < 1)) throw new UsageError('--expires-days must be a positive integer');
-        const created = service.create({
-          permissions: values.permissions ?? DEFAULT_KEY_PERMISSIONS,
-          name: values.name,
-          expiresDays: expires,
-        });
-        instance.log.info('keys', 'API key created from the command line', { id: created.id, permissions: created.permissions.join(',') });
-        process.stdout.write(`${created.api_key}\n`);
-        process.stderr.write(`Created API key ${created.id} with permissions: ${created.permissions.join(', ')}\n`);
-        return 0;
-      }
       case 'list':
         process.stdout.write(JSON.stringify(service.list(), null, 2) + '\n');
         return 0;
