@@ -9,7 +9,10 @@ import { socketLimitsFromEnv } from './http-server.ts';
 import { RELAY_LIMIT_ENV, relayLimitsFromEnv } from './mesh/relay-circuits.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
+import { dialableUrl } from './instance/listening.ts';
 import { mintApiKey } from './instance/mint-key.ts';
+import { MCP_KEY_PERMISSIONS } from './mcp/key.ts';
+import { runMcpServer } from './mcp/server.ts';
 import { ensureSetupCode } from './service/setup-code.ts';
 import { DEFAULT_KEY_PERMISSIONS, PERMISSIONS } from './service/permissions.ts';
 import { RELAY_POLICIES, type RelayPolicy } from './service/relay-service.ts';
@@ -30,6 +33,12 @@ Usage:
       Default: ${DEFAULT_KEY_PERMISSIONS.join(',')}
   canopy keys list [--data-dir DIR]
   canopy keys revoke ID [--data-dir DIR]
+  canopy mcp [--data-dir DIR] [--url URL] [--api-key KEY]
+      Serve this instance to an MCP client (Claude Desktop, an IDE, an agent) over stdin/stdout; the
+      instance must be running. URL: where its REST API answers (default: the address the running
+      instance records in DIR, else http://127.0.0.1:7770, following CANOPY_HOST/CANOPY_PORT).
+      Without --api-key it mints its own key (${MCP_KEY_PERMISSIONS.join(', ')}) once and keeps
+      it in DIR/mcp/api-key.
   canopy setup-code [--data-dir DIR]
       Print the one-time code that creating the web app's account needs (alone on stdout);
       fails once the account exists.
@@ -145,6 +154,18 @@ async function start(args: string[]): Promise<number> {
   return 0;
 }
 
+async function mcp(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, url: { type: 'string' }, 'api-key': { type: 'string' } },
+  });
+  if (values.url !== undefined && !URL.canParse(values.url)) throw new UsageError(`Invalid --url: ${values.url}`);
+  // Where `canopy start` with the same environment listens, for an instance that recorded nothing.
+  const defaultUrl = dialableUrl(process.env.CANOPY_HOST ?? DEFAULT_HOST, port(process.env.CANOPY_PORT, 'CANOPY_PORT') ?? DEFAULT_PORT);
+  await runMcpServer({ dataDir: dataDirOf(values['data-dir']), url: values.url, defaultUrl, apiKey: values['api-key'] });
+  return 0;
+}
+
 /** Prints the setup code alone on stdout, as `keys create` prints a key, for scripts and tests. */
 function setupCode(args: string[]): number {
   const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
@@ -214,6 +235,8 @@ export async function main(argv: string[]): Promise<number> {
         return keys(args);
       case 'setup-code':
         return setupCode(args);
+      case 'mcp':
+        return await mcp(args);
       case '--version':
       case 'version':
         process.stdout.write(`${CANOPY_VERSION}\n`);
