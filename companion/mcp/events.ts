@@ -1,8 +1,8 @@
 import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
 import type { RestClient } from './rest-client.ts';
 
-/** Largest single event accepted from the stream: a 64 K-character post with metadata, escaped, fits. */
-export const MAX_EVENT_BYTES = 1024 * 1024;
+/** Largest single event accepted from the stream, in characters: the largest post, fully escaped, fits. */
+export const MAX_EVENT_CHARS = 1024 * 1024;
 
 /**
  * The instance's event stream (GET /api/v1/events), parsed: every event in order until the server
@@ -14,7 +14,7 @@ export async function* streamEvents(rest: RestClient, since: string | null, sign
   if (!response.body) return;
   const reader = response.body
     .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new EventSourceParserStream({ maxBufferSize: MAX_EVENT_BYTES, onError: 'terminate' }))
+    .pipeThrough(new EventSourceParserStream({ maxBufferSize: MAX_EVENT_CHARS, onError: 'terminate' }))
     .getReader();
   try {
     for (;;) {
