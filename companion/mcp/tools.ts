@@ -50,10 +50,11 @@ const guarded =
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 const messagesSummary = (data: Json, what: string) => {
-  const count = (data.messages as unknown[]).length;
   const more = data.has_more ? `; older: before=${String(data.next_before)}` : '';
-  return `${count} message${count === 1 ? '' : 's'} ${what}, newest first${more}`;
+  return `${count((data.messages as unknown[]).length, 'message')} ${what}, newest first${more}`;
 };
 
 export function registerTools(server: McpServer, rest: RestClient, waiter: MessageWaiter): void {
@@ -67,7 +68,7 @@ export function registerTools(server: McpServer, rest: RestClient, waiter: Messa
   }, guarded(async () => {
     const data = await rest.get('/channels');
     const channels = data.channels as { id: string; message_count: number }[];
-    return result(`${channels.length} channels: ${channels.map((c) => `${c.id} (${c.message_count})`).join(', ')}`, data);
+    return result(`${count(channels.length, 'channel')}: ${channels.map((c) => `${c.id} (${c.message_count})`).join(', ')}`, data);
   }));
 
   server.registerTool('read_channel', {
@@ -114,7 +115,7 @@ export function registerTools(server: McpServer, rest: RestClient, waiter: Messa
     const data = await rest.get('/p2p/peers');
     const known = data.known_peers as { peer_id: string; display_name: string | null; connected: boolean }[];
     const named = known.map((p) => `${p.display_name ?? '?'} ${p.peer_id}${p.connected ? ' (connected)' : ''}`);
-    return result(`${known.length} known peers${named.length ? `: ${named.join(', ')}` : ''}`, data);
+    return result(`${count(known.length, 'known peer')}${named.length ? `: ${named.join(', ')}` : ''}`, data);
   }));
 
   server.registerTool('get_invite', {
@@ -167,7 +168,10 @@ export function registerTools(server: McpServer, rest: RestClient, waiter: Messa
       const note = waited.forgotten ? ` (${waited.forgotten} earlier unmatched messages were not kept; read them with read_channel/read_conversation)` : '';
       if (!waited.incoming) return result(`No message within ${args.timeout_seconds} s${note}`, { message: null });
       const { kind, message } = waited.incoming;
-      const where = kind === 'post' ? `post in ${String(message.channel_id)}` : `DM from ${String(message.peer_id)}`;
+      const where =
+        kind === 'post'
+          ? `post in ${String(message.channel_id)} by ${String(message.author_name ?? message.author_peer_id)}`
+          : `DM from ${String(message.sender_name ?? message.peer_id)} (peer_id ${String(message.peer_id)})`;
       return result(`New ${where}${note}`, { kind, message });
     } finally {
       clearInterval(progress);

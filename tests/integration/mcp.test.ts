@@ -1,7 +1,7 @@
 // `canopy mcp`: the SDK's own client spawns the MCP server over stdio against two real companions
 // linked by invite, and drives every tool as an MCP client (Claude Desktop, an IDE) would.
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -177,6 +177,14 @@ describe('canopy mcp', () => {
     expect(now[0]!.id).not.toBe(old!.id);
   });
 
+  it('refuses a data dir without an instance, creating nothing', async () => {
+    const missing = join(a.dataDir, 'not-an-instance');
+    const failed = await run(process.execPath, [CANOPY, 'mcp', '--data-dir', missing], { cwd: ROOT }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 1, stdout: '' });
+    expect(failed.stderr).toContain(`No Canopy instance in ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it('uses the key given with --api-key and mints none', async () => {
     const readOnly = await createKey(b.dataDir, 'read_messages');
     const before = await keyList(b.dataDir);
@@ -187,5 +195,28 @@ describe('canopy mcp', () => {
     expect(text(refused)).toContain('Canopy API error 403: Invalid or insufficient permissions');
     expect(await keyList(b.dataDir)).toHaveLength(before.length);
     await session.close();
+  });
+
+  it('waits for the next message: starts now, returns a DM sent meanwhile, and consecutive waits neither miss nor repeat', async () => {
+    // Earlier tests left DMs and posts on B: a first wait starts at "now", so it sees none of them.
+    const first = await call(sessionB, 'wait_for_message', { timeout_seconds: 1 });
+    expect(data(first)).toEqual({ message: null });
+    expect(text(first)).toContain('No message within 1 s');
+
+    const tag = Math.random().toString(36).slice(2);
+    const waiting = call(sessionB, 'wait_for_message', { timeout_seconds: 20, peer_id: peerA });
+    await new Promise((r) => setTimeout(r, 500));
+    data(await call(sessionA, 'send_dm', { peer_id: peerB, content: `during ${tag}` }));
+    const during = data(await waiting);
+    expect(during).toMatchObject({ kind: 'dm', message: { content: `during ${tag}`, peer_id: peerA, direction: 'incoming' } });
+
+    // Sent while nobody waits: each comes exactly once, in order, then nothing.
+    data(await call(sessionA, 'send_dm', { peer_id: peerB, content: `one ${tag}` }));
+    data(await call(sessionA, 'send_post', { channel_id: 'general', content: `two ${tag}` }));
+    const one = data(await call(sessionB, 'wait_for_message', { timeout_seconds: 20 }));
+    const two = data(await call(sessionB, 'wait_for_message', { timeout_seconds: 20 }));
+    expect([one.message.content, two.message.content]).toEqual([`one ${tag}`, `two ${tag}`]);
+    expect(two.kind).toBe('post');
+    expect(data(await call(sessionB, 'wait_for_message', { timeout_seconds: 2 }))).toEqual({ message: null });
   });
 });
