@@ -160,6 +160,7 @@ describe('canopy mcp', () => {
     expect(sessionA.channelErrors).toEqual([]);
 
     // A second start (found from the data dir alone, no --url) reuses the stored key.
+    expect(JSON.parse(readFileSync(join(a.dataDir, 'listening.json'), 'utf8')).url).toBe(a.url);
     const again = await mcp(a, []);
     data(await call(again, 'list_channels'));
     expect((await mcpKeys(a.dataDir)).map((k) => k.id)).toEqual([minted[0]!.id]);
@@ -177,12 +178,14 @@ describe('canopy mcp', () => {
     expect(now[0]!.id).not.toBe(old!.id);
   });
 
-  it('refuses a data dir without an instance, creating nothing', async () => {
+  it('refuses a data dir without an instance (creating nothing) and a bad --url', async () => {
     const missing = join(a.dataDir, 'not-an-instance');
     const failed = await run(process.execPath, [CANOPY, 'mcp', '--data-dir', missing], { cwd: ROOT }).catch((error: { code: number; stdout: string; stderr: string }) => error);
     expect(failed).toMatchObject({ code: 1, stdout: '' });
     expect(failed.stderr).toContain(`No Canopy instance in ${missing}`);
     expect(existsSync(missing)).toBe(false);
+    const badUrl = await run(process.execPath, [CANOPY, 'mcp', '--data-dir', a.dataDir, '--url', 'nowhere'], { cwd: ROOT }).catch((error: { code: number; stderr: string }) => error);
+    expect(badUrl).toMatchObject({ code: 2, stderr: expect.stringContaining('Invalid --url: nowhere') });
   });
 
   it('uses the key given with --api-key and mints none', async () => {
