@@ -6,6 +6,7 @@ import { keyFingerprint } from '../protocol/app/fingerprint.ts';
 import { ALLOWED_ORIGINS_ENV, parseAllowedOrigins } from './api/origin.ts';
 import { nodeCrypto } from './crypto/node.ts';
 import { socketLimitsFromEnv } from './http-server.ts';
+import { eventStreamLimitsFromEnv } from './api/event-stream.ts';
 import { RELAY_LIMIT_ENV, relayLimitsFromEnv } from './mesh/relay-circuits.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
@@ -115,6 +116,7 @@ async function start(args: string[]): Promise<number> {
   const allowedOrigins = usageErrorOf(() => parseAllowedOrigins(process.env[ALLOWED_ORIGINS_ENV]));
   const socketLimits = usageErrorOf(() => socketLimitsFromEnv(process.env));
   const relayLimits = usageErrorOf(() => relayLimitsFromEnv(process.env));
+  const eventStreamLimits = usageErrorOf(() => eventStreamLimitsFromEnv(process.env));
   await ensureBuild();
   const companion = await startCompanion({
     socketLimits,
@@ -127,6 +129,7 @@ async function start(args: string[]): Promise<number> {
     discovery: !values['no-discovery'] && discovery === 'on',
     advertise,
     relayLimits,
+    eventStreamLimits,
   });
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   process.stdout.write(

@@ -35,6 +35,8 @@ import { NetworkService } from './service/network-service.ts';
 import { RelayService, type RelayPolicy } from './service/relay-service.ts';
 import { PeerManagement } from './service/peer-management.ts';
 import { IntroductionService } from './service/introduction-service.ts';
+import { EventFeed } from './service/event-feed.ts';
+import { DEFAULT_EVENT_STREAM_LIMITS, EventStreams, type EventStreamLimits } from './api/event-stream.ts';
 import { openStore, type Store } from './store/index.ts';
 
 export interface CompanionConfig {
@@ -55,6 +57,8 @@ export interface CompanionConfig {
   advertise?: string[];
   /** What this node carries as a relay (default DEFAULT_RELAY_LIMITS; CANOPY_RELAY_* in the CLI). */
   relayLimits?: RelayLimits;
+  /** Bounds of GET /api/v1/events (CANOPY_EVENT_STREAM_* in the CLI; see api/event-stream.ts). */
+  eventStreamLimits?: EventStreamLimits;
 }
 
 export interface Companion {
@@ -217,7 +221,21 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   // Until a display name is set, our card carries the account's username.
   accounts.onAccountCreated = () => profileCards.refreshOwn();
   const origins = new OriginPolicy(config.allowedOrigins);
+  const feed = new EventFeed({
+    store,
+    messages,
+    nameOf: (peerId) => directory.nameOf(peerId),
+    pendingRequests: () => network.requests().requests,
+    introducedPeers: () => introductionService.introduced().introduced_peers,
+    profileCard: (peerId) => {
+      const held = store.profileCards.get(peerId);
+      return held && cardView(held);
+    },
+  });
+  const eventStreams = new EventStreams(feed, config.eventStreamLimits ?? DEFAULT_EVENT_STREAM_LIMITS, log);
   const app = createApiApp({
+    feed,
+    eventStreams,
     store,
     network,
     relay: relayService,
@@ -233,6 +251,21 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     origins,
   });
   const appServer = new AppServer(crypto, identity, store, { accounts, network, relay: relayService, peerManagement, introductions: introductionService, messages, keys, profiles, profileCards: directory }, log, origins);
+
+  // The agents' event stream journals what happens, whether or not anyone listens now.
+  sync.on('stored', (id, channel, kind) => feed.stored(id, channel, kind));
+  sync.on('delivery', (id) => feed.deliveryChanged(id));
+  manager.on('up', (link) => feed.peerChanged(link.peerId, true));
+  manager.on('down', (peerId, reason) => feed.peerChanged(peerId, false, reason));
+  const introducedMayHaveChanged = () => feed.introductionsMayHaveChanged();
+  manager.on('up', introducedMayHaveChanged);
+  manager.on('down', introducedMayHaveChanged);
+  introductions.on('changed', introducedMayHaveChanged);
+  consent.on('changed', () => {
+    feed.requestsMayHaveChanged();
+    feed.introductionsMayHaveChanged();
+  });
+  profileCards.on('changed', (peerId) => feed.profileChanged(peerId));
 
   // Live pushes to logged-in browsers.
   sync.on('stored', (id) => {
@@ -316,6 +349,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
       profileCards.close();
       await discovery.stop();
       appServer.close();
+      eventStreams.closeAll();
       await manager.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

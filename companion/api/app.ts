@@ -10,6 +10,8 @@ import type { PeerManagement } from '../service/peer-management.ts';
 import type { IntroductionService } from '../service/introduction-service.ts';
 import type { ProfileService } from '../service/profile-service.ts';
 import type { ProfileDirectory } from '../service/profile-directory.ts';
+import type { EventFeed } from '../service/event-feed.ts';
+import type { EventStreams } from './event-stream.ts';
 import { errorMiddleware } from './errors.ts';
 import { refuseForeignOrigins, type OriginPolicy } from './origin.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -17,6 +19,7 @@ import { profileRoutes } from './routes/profile.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { p2pRoutes } from './routes/p2p.ts';
 import { systemRoutes } from './routes/system.ts';
+import { eventRoutes } from './routes/events.ts';
 import { serveWebApp } from './static.ts';
 
 export interface ApiDependencies {
@@ -29,6 +32,8 @@ export interface ApiDependencies {
   keys: KeyService;
   profiles: ProfileService;
   profileCards: ProfileDirectory;
+  feed: EventFeed;
+  eventStreams: EventStreams;
   deviceId: string;
   log: Logger;
   buildDir: string;
@@ -59,6 +64,7 @@ export function createApiApp(deps: ApiDependencies): Koa {
     systemRoutes(apiKeys, deps.store, deps.network),
     p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement, deps.introductions, deps.relay),
     messageRoutes(apiKeys, deps.messages),
+    eventRoutes(apiKeys, deps.feed, deps.eventStreams),
     keyRoutes(apiKeys, deps.keys),
     profileRoutes(apiKeys, deps.profiles, deps.deviceId, deps.profileCards),
   ]) {

@@ -24,10 +24,11 @@ export function optionalKey(ctx: Koa.Context, keys: ApiKeyRepository): ApiKeyRec
 }
 
 /**
- * Guards a route: no key → 401, unknown/revoked/expired key or one without `permission` → 403,
- * with the original's error strings.
+ * Guards a route: no key → 401, unknown/revoked/expired key or one without `permission` (or, given
+ * several, without any of them) → 403, with the original's error strings.
  */
-export function requirePermission(keys: ApiKeyRepository, permission: Permission): Koa.Middleware<AuthState> {
+export function requirePermission(keys: ApiKeyRepository, permission: Permission | readonly Permission[]): Koa.Middleware<AuthState> {
+  const accepted: readonly Permission[] = typeof permission === 'string' ? [permission] : permission;
   return async (ctx, next) => {
     const key = presentedKey(ctx);
     if (!key) {
@@ -36,12 +37,12 @@ export function requirePermission(keys: ApiKeyRepository, permission: Permission
       return;
     }
     const record = keys.verify(key);
-    if (!record || !record.permissions.includes(permission)) {
+    if (!record || !accepted.some((needed) => record.permissions.includes(needed))) {
       ctx.status = 403;
       ctx.body = {
         error: 'Invalid or insufficient permissions',
         reason: record ? 'missing_permission' : 'invalid_key',
-        required_permission: permission,
+        required_permission: accepted.join(' or '),
       };
       return;
     }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CryptoBackend } from '../../protocol/crypto/types.ts';
-import { isDmChannel, signEvent, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
+import { isDmChannel, signEvent, type CanopyEvent, type DmBody, type PostBody, type SignedEvent } from '../../protocol/events.ts';
 import { MAX_ACK_IDS, MAX_REASON_LENGTH, MAX_SYNC_PAGE_ENTRIES, type ReceivedEvents } from '../../protocol/frames.ts';
 import type { Identity } from '../../protocol/identity.ts';
 import { ACK_HEADS, BATCH_SIGNATURES } from '../../protocol/version.ts';
@@ -25,7 +25,7 @@ export type DeliveryState = 'queued' | 'sent' | 'delivered';
 
 interface SyncEvents {
   /** A new event was stored (ours or a peer's); `id` is its event id. */
-  stored: [id: string, channel: string];
+  stored: [id: string, channel: string, kind: CanopyEvent['kind']];
   delivery: [id: string, peerId: string, state: DeliveryState];
   caughtUp: [peerId: string];
 }
@@ -120,7 +120,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     })();
     for (const { signed, id, deliveries } of planned) {
       this.introductions.stored(signed.event, null);
-      this.emit('stored', id, signed.event.channel);
+      this.emit('stored', id, signed.event.channel, signed.event.kind);
       for (const { peerId, link, state } of deliveries) {
         if (link) this.push(link, [signed]);
         this.emit('delivery', id, peerId, state);
@@ -306,7 +306,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       return;
     }
     const { acked, fresh, rejected } = result;
-    for (const { id, signed } of fresh) this.emit('stored', id, signed.event.channel);
+    for (const { id, signed } of fresh) this.emit('stored', id, signed.event.channel, signed.event.kind);
     if (rejected.length) this.warn(link.peerId, 'invalid', 'rejected events', { count: rejected.length, first: rejected[0]!.reason });
     if (acked.length || rejected.length) this.reply(link, { ...this.ackOf(link, acked), rejected });
     this.forward(

@@ -299,20 +299,7 @@ export class MessageService {
     const deliveries = this.store.deliveries.summary(rows.filter((r) => r.author === this.identity.peerId).map((r) => r.id));
     return {
       channel_id: channelId,
-      messages: rows.map((row) => ({
-        id: row.id,
-        channel_id: row.channel,
-        author_peer_id: row.author,
-        author_name: this.nameOf(row.author),
-        content: row.content,
-        metadata: row.metadata ?? {},
-        created_at: iso(row.ts),
-        received_at: iso(row.receivedAt),
-        seq: row.seq,
-        cursor: row.cursor,
-        origin: row.author === this.identity.peerId ? 'local' : 'remote',
-        ...(row.author === this.identity.peerId ? { delivery_state: deliveries.get(row.id) ?? 'sent' } : {}),
-      })),
+      messages: rows.map((row) => this.postOut(row, deliveries.get(row.id))),
       ...this.pageLinks(rows, page),
     };
   }
@@ -335,6 +322,37 @@ export class MessageService {
       })),
       messages: rows.map((row) => this.directMessageOut(row, deliveries.get(row.id))),
       ...this.pageLinks(rows, page),
+    };
+  }
+
+  /**
+   * Rows in the REST shapes, each tagged with its kind: a post as `/channels/:id/messages` lists
+   * it, a DM as `/messages` does (the event stream sends them so).
+   */
+  restMessages(rows: MessageRow[]): Array<{ kind: 'post'; message: ReturnType<MessageService['postOut']> } | { kind: 'dm'; message: ReturnType<MessageService['directMessageOut']> }> {
+    const deliveries = this.store.deliveries.summary(rows.filter((r) => r.author === this.identity.peerId).map((r) => r.id));
+    return rows.map((row) =>
+      row.kind === 'dm'
+        ? { kind: 'dm' as const, message: this.directMessageOut(row, deliveries.get(row.id)) }
+        : { kind: 'post' as const, message: this.postOut(row, deliveries.get(row.id)) },
+    );
+  }
+
+  private postOut(row: MessageRow, delivery: string | undefined) {
+    const own = row.author === this.identity.peerId;
+    return {
+      id: row.id,
+      channel_id: row.channel,
+      author_peer_id: row.author,
+      author_name: this.nameOf(row.author),
+      content: row.content,
+      metadata: row.metadata ?? {},
+      created_at: iso(row.ts),
+      received_at: iso(row.receivedAt),
+      seq: row.seq,
+      cursor: row.cursor,
+      origin: own ? 'local' : 'remote',
+      ...(own ? { delivery_state: delivery ?? 'sent' } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ import { DeliveryRepository } from './deliveries.ts';
 import { EventRepository } from './events.ts';
 import { ForgottenPeerRepository } from './forgotten-peers.ts';
 import { IntroducedPeerRepository } from './introduced-peers.ts';
+import { NoticeRepository } from './notices.ts';
 import { PeerRepository } from './peers.ts';
 import { ProfileCardRepository } from './profile-cards.ts';
 import { PeerRequestRepository } from './peer-requests.ts';
@@ -55,6 +56,7 @@ export {
   type IntroduceOutcome,
 } from './introduced-peers.ts';
 export { ForgottenPeerRepository } from './forgotten-peers.ts';
+export { NoticeRepository, NOTICE_RETENTION, type Notice } from './notices.ts';
 
 export interface Store {
   db: Database;
@@ -70,6 +72,7 @@ export interface Store {
   profileCards: ProfileCardRepository;
   introduced: IntroducedPeerRepository;
   forgotten: ForgottenPeerRepository;
+  notices: NoticeRepository;
   close(): void;
 }
 
@@ -98,6 +101,7 @@ export function openStore({ file, atRestKey, now = systemClock }: StoreOptions):
     profileCards: new ProfileCardRepository(db),
     introduced: new IntroducedPeerRepository(db, now),
     forgotten: new ForgottenPeerRepository(db, now),
+    notices: new NoticeRepository(db, now),
     close: () => db.close(),
   };
 }

@@ -203,6 +203,18 @@ export const migrations: readonly string[] = [
   CREATE INDEX profile_cards_received ON profile_cards (received_at);
   DELETE FROM settings WHERE substr(key, 1, 13) = 'peer_profile.';
   `,
+  // 7: the event stream's journal (GET /api/v1/events): what happened besides new messages (peers up
+  // and down, requests, introductions, profile and delivery changes), so a client resumes from its
+  // Last-Event-ID across a restart. References and states only, no message content; the newest
+  // rows are kept (docs/LIMITS.md). AUTOINCREMENT: an id is never reused, even after trimming.
+  `
+  CREATE TABLE notices (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    type       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /**

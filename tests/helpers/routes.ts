@@ -48,8 +48,16 @@ export const REQUIRED_PERMISSION: Record<string, Permission> = {
   'GET /api/v1/profiles/:peer_id': 'view_peers',
 };
 
+/**
+ * Streams: they answer with an endless body, and any one of several permissions opens them (each
+ * sees what its permissions allow). Their guards are tested by tests/integration/event-stream.test.ts.
+ */
+export const STREAM_ROUTES: Record<string, Permission[]> = {
+  'GET /api/v1/events': ['read_messages', 'view_peers'],
+};
+
 /** Every documented route, open or guarded: `METHOD /api/v1/path` with `:param` placeholders. */
-export const DOCUMENTED_ROUTES: readonly string[] = [...OPEN_ROUTES, ...Object.keys(REQUIRED_PERMISSION)];
+export const DOCUMENTED_ROUTES: readonly string[] = [...OPEN_ROUTES, ...Object.keys(REQUIRED_PERMISSION), ...Object.keys(STREAM_ROUTES)];
 
 /** Answers anything with itself, so the real API can be assembled without a store or services. */
 const inert: any = new Proxy(function inertStub() {}, {
@@ -67,6 +75,8 @@ export function mountedRoutes(): string[] {
     messages: inert,
     keys: inert,
     profiles: inert,
+    feed: inert,
+    eventStreams: inert,
     deviceId: 'route-listing',
     log: inert,
     buildDir: '/nonexistent',

@@ -38,7 +38,7 @@ const BASE: Record<string, Record<string, unknown>> = {
   'POST /api/v1/p2p/send': { broadcast: true, content: 'fuzz' },
   'POST /api/v1/keys': { permissions: [] },
 };
-const QUERY_FIELDS = ['limit', 'before', 'after', 'peer_id', 'public_host', 'public_port'];
+const QUERY_FIELDS = ['limit', 'before', 'after', 'peer_id', 'public_host', 'public_port', 'since'];
 
 const deeplyNested = (levels: number, open: string, close: string, leaf = '1') => open.repeat(levels) + leaf + close.repeat(levels);
 const DEEP_OBJECT = deeplyNested(10_000, '{"a":', '}');
@@ -116,6 +116,7 @@ const READS_QUERY = new Set([
   'POST /api/v1/p2p/invite/regenerate',
   'GET /api/v1/channels/:id/messages',
   'GET /api/v1/messages',
+  'GET /api/v1/events',
 ]);
 
 /** Path parameters in place of `:peer_id` / `:id`, written as they go on the wire. */
@@ -165,6 +166,12 @@ function send(method: string, path: string, body?: BodyCase): Promise<Answer> {
   const { hostname, port } = new URL(instance.url);
   return new Promise((resolve, reject) => {
     const request = httpRequest({ host: hostname, port, method, path, headers }, (response) => {
+      // The event stream never ends by itself: its status and type are the answer.
+      if ((response.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+        resolve({ status: response.statusCode ?? 0, contentType: response.headers['content-type']!, text: '' });
+        request.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () =>
