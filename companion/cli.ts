@@ -10,6 +10,10 @@ import { eventStreamLimitsFromEnv } from './api/event-stream.ts';
 import { RELAY_LIMIT_ENV, relayLimitsFromEnv } from './mesh/relay-circuits.ts';
 import { openInstance, startCompanion } from './node.ts';
 import { KeyService } from './service/key-service.ts';
+import { dialableUrl } from './instance/listening.ts';
+import { mintApiKey } from './instance/mint-key.ts';
+import { MCP_KEY_PERMISSIONS } from './mcp/key.ts';
+import { runMcpServer } from './mcp/server.ts';
 import { ensureSetupCode } from './service/setup-code.ts';
 import { DEFAULT_KEY_PERMISSIONS, PERMISSIONS } from './service/permissions.ts';
 import { RELAY_POLICIES, type RelayPolicy } from './service/relay-service.ts';
@@ -30,6 +34,12 @@ Usage:
       Default: ${DEFAULT_KEY_PERMISSIONS.join(',')}
   canopy keys list [--data-dir DIR]
   canopy keys revoke ID [--data-dir DIR]
+  canopy mcp [--data-dir DIR] [--url URL] [--api-key KEY]
+      Serve this instance to an MCP client (Claude Desktop, an IDE, an agent) over stdin/stdout; the
+      instance must be running. URL: where its REST API answers (default: the address the running
+      instance records in DIR, else http://127.0.0.1:7770, following CANOPY_HOST/CANOPY_PORT).
+      Without --api-key it mints its own key (${MCP_KEY_PERMISSIONS.join(', ')}) once and keeps
+      it in DIR/mcp/api-key.
   canopy setup-code [--data-dir DIR]
       Print the one-time code that creating the web app's account needs (alone on stdout);
       fails once the account exists.
@@ -77,6 +87,8 @@ function usageErrorOf<T>(read: () => T): T {
 }
 
 const dataDirOf = (flag: string | undefined) => flag ?? process.env.CANOPY_DATA_DIR ?? 'data';
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 7770;
 
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -93,8 +105,8 @@ async function start(args: string[]): Promise<number> {
   });
   const discovery = process.env.CANOPY_DISCOVERY ?? 'on';
   if (discovery !== 'on' && discovery !== 'off') throw new UsageError(`Invalid CANOPY_DISCOVERY: ${discovery}. Use: on, off`);
-  const host = values.host ?? process.env.CANOPY_HOST ?? '127.0.0.1';
-  const webPort = port(values.port ?? process.env.CANOPY_PORT, '--port') ?? 7770;
+  const host = values.host ?? process.env.CANOPY_HOST ?? DEFAULT_HOST;
+  const webPort = port(values.port ?? process.env.CANOPY_PORT, '--port') ?? DEFAULT_PORT;
   const meshPort = port(values['p2p-port'] ?? values['mesh-port'] ?? process.env.CANOPY_MESH_PORT, '--p2p-port') ?? webPort + 1;
   const relayPolicy = process.env.CANOPY_RELAY_POLICY ?? 'broker_only';
   if (!(RELAY_POLICIES as readonly string[]).includes(relayPolicy)) {
@@ -145,6 +157,18 @@ async function start(args: string[]): Promise<number> {
   return 0;
 }
 
+async function mcp(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, url: { type: 'string' }, 'api-key': { type: 'string' } },
+  });
+  if (values.url !== undefined && !URL.canParse(values.url)) throw new UsageError(`Invalid --url: ${values.url}`);
+  // Where `canopy start` with the same environment listens, for an instance that recorded nothing.
+  const defaultUrl = dialableUrl(process.env.CANOPY_HOST ?? DEFAULT_HOST, port(process.env.CANOPY_PORT, 'CANOPY_PORT') ?? DEFAULT_PORT);
+  await runMcpServer({ dataDir: dataDirOf(values['data-dir']), url: values.url, defaultUrl, apiKey: values['api-key'] });
+  return 0;
+}
+
 /** Prints the setup code alone on stdout, as `keys create` prints a key, for scripts and tests. */
 function setupCode(args: string[]): number {
   const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } });
@@ -174,23 +198,19 @@ function keys(args: string[]): number {
       'data-dir': { type: 'string' },
     },
   });
-  const instance = openInstance(dataDirOf(values['data-dir']), { quiet: true });
+  const dataDir = dataDirOf(values['data-dir']);
+  if (action === 'create') {
+    const expires = values['expires-days'] ? Number(values['expires-days']) : undefined;
+    if (expires !== undefined && (!Number.isInteger(expires) || expires < 1)) throw new UsageError('--expires-days must be a positive integer');
+    const created = mintApiKey(dataDir, { permissions: values.permissions ?? DEFAULT_KEY_PERMISSIONS, name: values.name, expiresDays: expires }, 'from the command line');
+    process.stdout.write(`${created.api_key}\n`);
+    process.stderr.write(`Created API key ${created.id} with permissions: ${created.permissions.join(', ')}\n`);
+    return 0;
+  }
+  const instance = openInstance(dataDir, { quiet: true });
   try {
     const service = new KeyService(instance.store.apiKeys);
     switch (action) {
-      case 'create': {
-        const expires = values['expires-days'] ? Number(values['expires-days']) : undefined;
-        if (expires !== undefined && (!Number.isInteger(expires) || expires < 1)) throw new UsageError('--expires-days must be a positive integer');
-        const created = service.create({
-          permissions: values.permissions ?? DEFAULT_KEY_PERMISSIONS,
-          name: values.name,
-          expiresDays: expires,
-        });
-        instance.log.info('keys', 'API key created from the command line', { id: created.id, permissions: created.permissions.join(',') });
-        process.stdout.write(`${created.api_key}\n`);
-        process.stderr.write(`Created API key ${created.id} with permissions: ${created.permissions.join(', ')}\n`);
-        return 0;
-      }
       case 'list':
         process.stdout.write(JSON.stringify(service.list(), null, 2) + '\n');
         return 0;
@@ -218,6 +238,8 @@ export async function main(argv: string[]): Promise<number> {
         return keys(args);
       case 'setup-code':
         return setupCode(args);
+      case 'mcp':
+        return await mcp(args);
       case '--version':
       case 'version':
         process.stdout.write(`${CANOPY_VERSION}\n`);

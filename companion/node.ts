@@ -8,6 +8,7 @@ import { nodeCrypto } from './crypto/node.ts';
 import { createLimitedServer, DEFAULT_SOCKET_LIMITS, listen, type SocketLimits } from './http-server.ts';
 import { loadOrCreateIdentity } from './instance/identity-store.ts';
 import { resolveInstancePaths, type InstancePaths } from './instance/paths.ts';
+import { dialableUrl, forgetListening, recordListening } from './instance/listening.ts';
 import { LanDiscovery } from './discovery/lan-discovery.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ConsentGate } from './mesh/consent.ts';
@@ -326,6 +327,8 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
   }
   reconnector.start();
   if (config.discovery !== false) discovery.start();
+  const bound = server.address();
+  recordListening(paths.root, dialableUrl(config.host, typeof bound === 'object' && bound ? bound.port : config.port));
   log.info('node', 'started', { peer: identity.peerId, web: `${config.host}:${config.port}`, mesh: `${config.host}:${config.meshPort}` });
 
   let closed = false;
@@ -341,6 +344,7 @@ export async function startCompanion(config: CompanionConfig): Promise<Companion
     async close() {
       if (closed) return;
       closed = true;
+      forgetListening(paths.root);
       reconnector.stop();
       profileCards.close();
       await discovery.stop();
