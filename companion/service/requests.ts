@@ -9,6 +9,12 @@ import { MetadataSchema } from '../../protocol/frames.ts';
 export const requiredString = (message: string, max = 4096) =>
   z.string({ error: message }).trim().min(1, { error: message }).max(max, { error: `Value too long (max ${max} characters)` });
 
+// A custom check has no JSON Schema of its own: say what the documentation should show.
+const OptionalMetadata = MetadataSchema.optional().meta({
+  type: 'object',
+  description: 'Free-form JSON carried with the message (at most 16 KiB, 32 levels deep)',
+});
+
 export const ImportRequest = z.object({ invite_code: requiredString('invite_code required', 16 * 1024) });
 export const PeerRequest = z.object({ peer_id: requiredString('peer_id required', 64) });
 export const PolicyRequest = z.object({ policy: z.string({ error: 'Invalid policy. Use: off, broker_only, full_relay' }) });
@@ -17,7 +23,7 @@ export const SendRequestSchema = z.object({
   broadcast: z.boolean({ error: 'broadcast must be true or false' }).optional(),
   peer_id: z.string({ error: 'peer_id must be a string' }).trim().max(64).optional(),
   // The same schema peers apply to received events: what passes here passes there (size, nesting).
-  metadata: MetadataSchema.optional(),
+  metadata: OptionalMetadata,
 });
 export const ChannelCreateRequest = z.object({
   name: requiredString('Channel name required', 256),
@@ -30,7 +36,7 @@ export const ChannelCreateRequest = z.object({
 export const ChannelPostRequest = z.object({
   channel_id: requiredString('channel_id required', 256),
   content: requiredString('Message content required', 65_536),
-  metadata: MetadataSchema.optional(),
+  metadata: OptionalMetadata,
 });
 export const KeyCreateRequest = z.object({
   permissions: z.array(z.string(), { error: 'permissions must be a list' }).max(32),

@@ -1,0 +1,88 @@
+// The API reference page at /api/v1/docs (and /api/docs through the alias): Swagger UI reading
+// /api/v1/openapi.json, served from the swagger-ui-dist package on this machine. Nothing comes
+// from another host (the CSP forbids it), so the page works offline and tells no CDN who reads it.
+// Open like the document it shows; "Try it out" asks for an API key (Authorize) and sends it only
+// to this companion.
+import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type Koa from 'koa';
+
+export const DOCS_PATH = '/api/v1/docs';
+
+/** The files of swagger-ui-dist the page uses, with their types; nothing else there is served. */
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
+
+// Swagger UI sets style attributes, hence 'unsafe-inline' for styles only; scripts are files of ours.
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Canopy API reference</title>
+<link rel="stylesheet" href="${DOCS_PATH}/swagger-ui.css">
+<link rel="icon" type="image/png" href="${DOCS_PATH}/favicon-32x32.png">
+</head>
+<body>
+<main id="swagger-ui"><noscript>The reference needs JavaScript; the document itself is at <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</noscript></main>
+<script src="${DOCS_PATH}/swagger-ui-bundle.js"></script>
+<script src="${DOCS_PATH}/init.js"></script>
+</body>
+</html>
+`;
+
+// validatorUrl null: by default Swagger UI sends the document to validator.swagger.io.
+const INIT = `window.ui = SwaggerUIBundle({
+  url: '/api/v1/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  validatorUrl: null,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: 'BaseLayout',
+});
+`;
+
+const ASSET_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+export function serveApiDocs(): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    if (ctx.path === DOCS_PATH || ctx.path === `${DOCS_PATH}/`) {
+      ctx.set('Content-Security-Policy', CSP);
+      ctx.set('Referrer-Policy', 'no-referrer');
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = PAGE;
+      return;
+    }
+    const name = ctx.path.startsWith(`${DOCS_PATH}/`) ? ctx.path.slice(DOCS_PATH.length + 1) : '';
+    if (name === 'init.js') {
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.body = INIT;
+      return;
+    }
+    const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+    if (!type) return next();
+    // Not content-hashed, so revalidated after an hour rather than cached for good.
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.type = type;
+    ctx.body = createReadStream(join(ASSET_DIR, name));
+  };
+}
