@@ -48,6 +48,15 @@ export const REQUIRED_PERMISSION: Record<string, Permission> = {
   'GET /api/v1/profiles/:peer_id': 'view_peers',
 };
 
+/**
+ * Documented in openapi.json (companion/api/routes/events-doc.ts) but mounted by the events branch
+ * (issue 11, item 1): the key any one of these permissions opens it. Delete at merge, with the
+ * route in REQUIRED_PERMISSION's place of whatever that branch lists.
+ */
+export const MOUNTED_BY_EVENTS_BRANCH: Record<string, readonly Permission[]> = {
+  'GET /api/v1/events': ['read_messages', 'view_peers'],
+};
+
 /** Every documented route, open or guarded: `METHOD /api/v1/path` with `:param` placeholders. */
 export const DOCUMENTED_ROUTES: readonly string[] = [...OPEN_ROUTES, ...Object.keys(REQUIRED_PERMISSION)];
 
