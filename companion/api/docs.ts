@@ -10,13 +10,6 @@ import type Koa from 'koa';
 
 export const DOCS_PATH = '/api/v1/docs';
 
-/** The files of swagger-ui-dist the page uses, with their types; nothing else there is served. */
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'favicon-32x32.png': 'image/png',
-};
-
 // Scripts and styles are files of ours; Swagger UI styles elements through the DOM, which CSP allows.
 const CSP = [
   "default-src 'none'",
@@ -59,30 +52,43 @@ const INIT = `window.ui = SwaggerUIBundle({
 
 const ASSET_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
+interface Served {
+  type: string;
+  cache: string;
+  body: () => Koa.Context['body'];
+  headers?: Record<string, string>;
+}
+
+const page: Served = {
+  type: 'text/html; charset=utf-8',
+  cache: 'no-cache',
+  body: () => PAGE,
+  headers: { 'Content-Security-Policy': CSP, 'Referrer-Policy': 'no-referrer' },
+};
+// swagger-ui-dist files are not content-hashed: revalidated after an hour rather than cached for good.
+const asset = (name: string, type: string): [string, Served] => [
+  `${DOCS_PATH}/${name}`,
+  { type, cache: 'public, max-age=3600', body: () => createReadStream(join(ASSET_DIR, name)) },
+];
+
+/** Everything the page needs, by path; nothing else of swagger-ui-dist is served. */
+const FILES = new Map<string, Served>([
+  [DOCS_PATH, page],
+  [`${DOCS_PATH}/`, page],
+  [`${DOCS_PATH}/init.js`, { type: 'text/javascript; charset=utf-8', cache: 'no-cache', body: () => INIT }],
+  asset('swagger-ui.css', 'text/css; charset=utf-8'),
+  asset('swagger-ui-bundle.js', 'text/javascript; charset=utf-8'),
+  asset('favicon-32x32.png', 'image/png'),
+]);
+
 export function serveApiDocs(): Koa.Middleware {
   return async (ctx, next) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    const file = ctx.method === 'GET' || ctx.method === 'HEAD' ? FILES.get(ctx.path) : undefined;
+    if (!file) return next();
     ctx.set('X-Content-Type-Options', 'nosniff');
-    if (ctx.path === DOCS_PATH || ctx.path === `${DOCS_PATH}/`) {
-      ctx.set('Content-Security-Policy', CSP);
-      ctx.set('Referrer-Policy', 'no-referrer');
-      ctx.set('Cache-Control', 'no-cache');
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = PAGE;
-      return;
-    }
-    const name = ctx.path.startsWith(`${DOCS_PATH}/`) ? ctx.path.slice(DOCS_PATH.length + 1) : '';
-    if (name === 'init.js') {
-      ctx.set('Cache-Control', 'no-cache');
-      ctx.type = 'text/javascript; charset=utf-8';
-      ctx.body = INIT;
-      return;
-    }
-    const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-    if (!type) return next();
-    // Not content-hashed, so revalidated after an hour rather than cached for good.
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.type = type;
-    ctx.body = createReadStream(join(ASSET_DIR, name));
+    ctx.set('Cache-Control', file.cache);
+    for (const [name, value] of Object.entries(file.headers ?? {})) ctx.set(name, value);
+    ctx.type = file.type;
+    ctx.body = file.body();
   };
 }
