@@ -43,7 +43,9 @@ export const KeyCreateRequest = z.object({
   name: z.string().trim().max(100).optional(),
   expires_days: z.number().int().min(1, { error: 'expires_days must be a positive integer' }).max(3650).optional(),
 });
+const INVALID_PORT = { error: 'Invalid public_port: expected 1-65535' };
 export const PublicEndpointRequest = z.object({
   public_host: z.string().trim().max(253).optional(),
-  public_port: z.number().int().min(1, { error: 'Invalid public_port: expected 1-65535' }).max(65535, { error: 'Invalid public_port: expected 1-65535' }).optional(),
+  // One message for every way a port can be wrong (REST reads it from the query string: NaN, 1.5, 0).
+  public_port: z.number(INVALID_PORT).int(INVALID_PORT).min(1, INVALID_PORT).max(65535, INVALID_PORT).optional(),
 });
