@@ -14,12 +14,9 @@ import type { EventFeed } from '../service/event-feed.ts';
 import type { EventStreams } from './event-stream.ts';
 import { errorMiddleware } from './errors.ts';
 import { refuseForeignOrigins, type OriginPolicy } from './origin.ts';
-import { keyRoutes } from './routes/keys.ts';
-import { profileRoutes } from './routes/profile.ts';
-import { messageRoutes } from './routes/messages.ts';
-import { p2pRoutes } from './routes/p2p.ts';
-import { systemRoutes } from './routes/system.ts';
-import { eventRoutes } from './routes/events.ts';
+import { serveApiDocs } from './docs.ts';
+import { mountRoutes } from './route.ts';
+import { API_ROUTES } from './routes/index.ts';
 import { serveWebApp } from './static.ts';
 
 export interface ApiDependencies {
@@ -59,20 +56,11 @@ export function createApiApp(deps: ApiDependencies): Koa {
     if (!QUIET_ERRORS.has(error.code ?? '')) deps.log.error('http', 'server error', { error: error.message });
   });
   const api = new Router({ prefix: '/api/v1' });
-  const apiKeys = deps.store.apiKeys;
-  for (const routes of [
-    systemRoutes(apiKeys, deps.store, deps.network),
-    p2pRoutes(apiKeys, deps.network, deps.messages, deps.peerManagement, deps.introductions, deps.relay),
-    messageRoutes(apiKeys, deps.messages),
-    eventRoutes(apiKeys, deps.feed, deps.eventStreams),
-    keyRoutes(apiKeys, deps.keys),
-    profileRoutes(apiKeys, deps.profiles, deps.deviceId, deps.profileCards),
-  ]) {
-    api.use(routes.routes());
-  }
+  mountRoutes(api, API_ROUTES, deps);
   app.use(errorMiddleware(deps.log));
   app.use(unversionedAlias);
   app.use(refuseForeignOrigins(deps.origins, deps.log));
+  app.use(serveApiDocs());
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: false }));
   app.use(serveWebApp(deps.buildDir));

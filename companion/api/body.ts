@@ -39,23 +39,3 @@ export async function jsonBody<T>(ctx: Koa.Context, schema: z.ZodType<T>, missin
   if (!result.success) throw new ApiError(400, result.error.issues[0]?.message ?? 'Invalid request body');
   return result.data;
 }
-
-/** Paging parameters shared by every list endpoint: ?limit=&before=&after=. */
-export function pageQuery(ctx: Koa.Context, defaultLimit = 50): { limit: number; before?: number; after?: number } {
-  const int = (name: string, min: number, max: number): number | undefined => {
-    const raw = ctx.query[name];
-    if (raw === undefined || raw === '') return undefined;
-    const text = Array.isArray(raw) ? raw[0]! : raw;
-    // Decimal digits only: Number() would also read "0x10", "1e3" or " 5 ".
-    const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new ApiError(400, `Invalid ${name}: expected an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
-  const limit = int('limit', 1, 500) ?? defaultLimit;
-  const before = int('before', 0, Number.MAX_SAFE_INTEGER);
-  const after = int('after', 0, Number.MAX_SAFE_INTEGER);
-  if (before !== undefined && after !== undefined) throw new ApiError(400, 'Use either before or after, not both');
-  return { limit, ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) };
-}

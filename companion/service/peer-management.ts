@@ -3,7 +3,6 @@ import { CloseCode } from '../mesh/link.ts';
 import type { LinkManager } from '../mesh/link-manager.ts';
 import type { Reconnector } from '../mesh/reconnector.ts';
 import type { Store } from '../store/index.ts';
-import { ServiceError } from './errors.ts';
 
 export interface PeerManagementOptions {
   store: Store;
@@ -70,22 +69,4 @@ export class PeerManagement {
       events: activity.list({ since: options.since, limit: options.limit ?? ACTIVITY_PAGE.defaultLimit, kind: options.kind }),
     };
   }
-}
-
-/** `since` (epoch seconds) and `limit` (1..500) from a query string; a 400 that says what is wrong otherwise. */
-export function activityQuery(query: Record<string, unknown>): { since?: number; limit?: number; kind?: string } {
-  const text = (name: string) => (typeof query[name] === 'string' && query[name] !== '' ? (query[name] as string) : undefined);
-  const sinceText = text('since');
-  const limitText = text('limit');
-  const since = sinceText === undefined ? undefined : Number(sinceText);
-  if (since !== undefined && (!/^\d+(\.\d+)?$/.test(sinceText!) || !Number.isFinite(since))) {
-    throw new ServiceError(400, 'Invalid since: expected epoch seconds');
-  }
-  const limit = limitText === undefined ? undefined : Number(limitText);
-  if (limit !== undefined && (!/^\d{1,3}$/.test(limitText!) || limit < 1 || limit > ACTIVITY_PAGE.maxLimit)) {
-    throw new ServiceError(400, `Invalid limit: expected 1-${ACTIVITY_PAGE.maxLimit}`);
-  }
-  const kind = text('kind');
-  if (kind !== undefined && kind.length > 32) throw new ServiceError(400, 'Invalid kind');
-  return { since, limit, kind };
 }

@@ -5,7 +5,7 @@ import { createApiApp } from '../../companion/api/app.ts';
 import type { Permission } from '../../companion/service/permissions.ts';
 
 /** Routes anyone may call, as README's endpoint table documents them. */
-export const OPEN_ROUTES = new Set(['GET /api/v1/p2p/status', 'GET /api/v1/info', 'GET /api/v1/health']);
+export const OPEN_ROUTES = new Set(['GET /api/v1/p2p/status', 'GET /api/v1/info', 'GET /api/v1/health', 'GET /api/v1/openapi.json']);
 
 /** README's endpoint table, route by route. */
 export const REQUIRED_PERMISSION: Record<string, Permission> = {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createKey, eventually, type ApiClient } from '../helpers/api.ts';
 import { openEventStream, type EventStreamClient, type StreamEvent } from '../helpers/event-stream.ts';
 import { startInstance, type Instance } from '../helpers/instance.ts';
+import { EVENT_DATA, StreamEvent as DocumentedEvent } from '../../companion/api/schemas/events.ts';
 
 const FAST = { CANOPY_EVENT_STREAM_HEARTBEAT_MS: '200', CANOPY_DISCOVERY: 'off' };
 
@@ -53,6 +54,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Every event any stream received matches what openapi.json documents for it.
+  const received = streams.flatMap((opened) => opened.events);
+  expect(new Set(received.map((e) => e.event))).toEqual(new Set(Object.keys(EVENT_DATA)));
+  for (const event of received) {
+    const result = DocumentedEvent.safeParse(event);
+    expect(result.success, `${event.event} ${JSON.stringify(event.data).slice(0, 300)}: ${JSON.stringify(result.error?.issues)}`).toBe(true);
+  }
   for (const opened of streams) opened.close();
   await Promise.all([a?.stop(), b?.stop()]);
 });
@@ -136,7 +144,10 @@ describe('event stream: live', () => {
   it('shows each key only what its permissions allow', async () => {
     const messagesOnly = await stream(b, await createKey(b.dataDir, 'read_messages'));
     const peersOnly = await stream(b, await createKey(b.dataDir, 'view_peers'));
-    await Promise.all([messagesOnly.next((e) => e.event === 'ready'), peersOnly.next((e) => e.event === 'ready')]);
+    const peersOnA = await stream(a, await createKey(a.dataDir, 'view_peers'));
+    await Promise.all([messagesOnly, peersOnly, peersOnA].map((opened) => opened.next((e) => e.event === 'ready')));
+    // A lets introduced peers in only as requests, so C's dial below becomes one.
+    expect((await apiA.post('/p2p/trust_introduced', { trust_introduced: false })).status).toBe(200);
 
     // A peer event: a third instance links to B and names itself.
     const c = await startInstance({ env: FAST });
@@ -151,18 +162,27 @@ describe('event stream: live', () => {
       expect(up.data).not.toHaveProperty('content');
       await peersOnly.next((e) => e.event === 'profile' && e.data.peer_id === peerC && e.data.display_name === 'Carol');
       await messagesOnly.next((e) => e.event === 'dm' && e.data.content === 'for readers only');
+      // B introduces C to A; C dials A, and A (not trusting introductions) holds it as a request.
+      const introduced = await peersOnA.next((e) => e.event === 'introduction' && e.data.peer_id === peerC, { timeoutMs: 30_000 });
+      expect(introduced.data).toMatchObject({ state: 'introduced', introduced_by: [peerB] });
+      await apiC.post('/p2p/connect_introduced', { peer_id: peerA });
+      await peersOnA.next((e) => e.event === 'request' && e.data.peer_id === peerC && e.data.state === 'pending', { timeoutMs: 30_000 });
+      expect((await apiA.post(`/p2p/requests/${peerC}/decline`)).status).toBe(200);
+      await peersOnA.next((e) => e.event === 'request' && e.data.peer_id === peerC && e.data.state === 'resolved');
       // Give the other stream time to (wrongly) receive what it must not.
       await c.stop();
       await peersOnly.next((e) => e.event === 'peer' && e.data.peer_id === peerC && e.data.connected === false);
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
       await c.stop();
+      await apiA.post('/p2p/trust_introduced', { trust_introduced: true });
     }
     const kinds = (events: StreamEvent[]) => new Set(events.map((e) => e.event));
     for (const kind of ['post', 'dm', 'delivery', 'channel']) expect(kinds(peersOnly.events), kind).not.toContain(kind);
     for (const kind of ['peer', 'profile', 'request', 'introduction']) expect(kinds(messagesOnly.events), kind).not.toContain(kind);
     messagesOnly.close();
     peersOnly.close();
+    peersOnA.close();
   }, 60_000);
 
   it('drops a stream whose key is revoked', async () => {

@@ -1,127 +1,188 @@
-import Router from '@koa/router';
-import type { ApiKeyRepository } from '../../store/index.ts';
-import type { MessageService } from '../../service/message-service.ts';
-import type { RelayService } from '../../service/relay-service.ts';
-import type { NetworkService } from '../../service/network-service.ts';
-import { activityQuery, type PeerManagement } from '../../service/peer-management.ts';
-import { TrustIntroducedRequest, type IntroductionService } from '../../service/introduction-service.ts';
-import { DiscoverySettingsRequest } from '../../discovery/auto-connect.ts';
-import { requirePermission } from '../auth.ts';
-import { jsonBody } from '../body.ts';
-import { ImportRequest, PeerRequest, PolicyRequest, SendRequestSchema } from '../../service/requests.ts';
-import { ApiError } from '../errors.ts';
+import { ImportRequest, PeerRequest } from '../../service/requests.ts';
+import { ActivityQuery, PublicEndpointQuery } from '../queries.ts';
+import { defineRoute } from '../route.ts';
+import {
+  ActivityReport,
+  DialFailed,
+  Disconnected,
+  Forgotten,
+  ImportResult,
+  Invite,
+  NetworkStatus,
+  PeersReport,
+  Reconnected,
+  RequestAccepted,
+  RequestDeclined,
+  RequestsList,
+  Scheduled,
+} from '../schemas/peers.ts';
+import { PeerIdParam } from './params.ts';
 
-function optionalPort(raw: unknown): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ApiError(400, 'Invalid public_port: expected 1-65535');
-  return port;
-}
+const INVITE_QUERY_400 = 'Invalid `public_host` or `public_port`, or `public_port` without `public_host`';
 
-export function p2pRoutes(
-  keys: ApiKeyRepository,
-  network: NetworkService,
-  messages: MessageService,
-  peers: PeerManagement,
-  introductions: IntroductionService,
-  relay: RelayService,
-): Router {
-  const router = new Router();
-  const view = requirePermission(keys, 'view_peers');
-  const manage = requirePermission(keys, 'manage_peers');
-
-  router.get('/p2p/status', (ctx) => {
-    ctx.body = network.status();
-  });
-  router.get('/p2p/peers', view, (ctx) => {
-    ctx.body = network.peers();
-  });
-  router.get('/p2p/invite', view, (ctx) => {
-    const host = typeof ctx.query.public_host === 'string' ? ctx.query.public_host.trim() : undefined;
-    ctx.body = network.invite({ publicHost: host || undefined, publicPort: optionalPort(ctx.query.public_port) });
-  });
-  router.post('/p2p/invite/regenerate', manage, (ctx) => {
-    const host = typeof ctx.query.public_host === 'string' ? ctx.query.public_host.trim() : undefined;
-    ctx.body = network.regenerateInvite({ publicHost: host || undefined, publicPort: optionalPort(ctx.query.public_port) });
-  });
-  router.get('/p2p/requests', view, (ctx) => {
-    ctx.body = network.requests();
-  });
-  router.post('/p2p/requests/:peer_id/accept', manage, async (ctx) => {
-    ctx.body = await network.acceptRequest(ctx.params.peer_id!);
-  });
-  router.post('/p2p/requests/:peer_id/decline', manage, (ctx) => {
-    ctx.body = network.declineRequest(ctx.params.peer_id!);
-  });
-  router.post('/p2p/invite/import', manage, async (ctx) => {
-    const body = await jsonBody(ctx, ImportRequest, 'invite_code required');
-    ctx.body = await network.importInvite(body.invite_code);
-  });
-  router.post('/p2p/reconnect', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    ctx.body = await network.reconnect(body.peer_id);
-  });
-  router.post('/p2p/connect_discovered', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    ctx.body = await network.connectDiscovered(body.peer_id);
-  });
-  router.get('/p2p/introduced', view, (ctx) => {
-    ctx.body = introductions.introduced();
-  });
-  router.get('/p2p/known_peers', view, (ctx) => {
-    ctx.body = introductions.knownPeers();
-  });
-  router.post('/p2p/connect_introduced', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    const result = await introductions.connectIntroduced(body.peer_id);
-    if (result.status === 'brokering') ctx.status = 202;
-    ctx.body = result;
-  });
-  router.post('/p2p/trust_introduced', manage, async (ctx) => {
-    const body = await jsonBody(ctx, TrustIntroducedRequest, 'trust_introduced must be true or false');
-    ctx.body = introductions.setTrustIntroduced(body.trust_introduced);
-  });
-  router.post('/p2p/reconnect_all', manage, (ctx) => {
-    ctx.status = 202;
-    ctx.body = network.reconnectAll();
-  });
-  router.post('/p2p/disconnect', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    ctx.body = peers.disconnect(body.peer_id);
-  });
-  // The original asks for delete_data here; we have no such permission, so manage_peers (README).
-  router.post('/p2p/forget', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    ctx.body = peers.forget(body.peer_id);
-  });
-  router.get('/p2p/activity', view, (ctx) => {
-    ctx.body = peers.activityReport(activityQuery(ctx.query));
-  });
-  router.get('/p2p/relay_status', view, (ctx) => {
-    ctx.body = relay.status();
-  });
-  router.post('/p2p/promote_direct', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PeerRequest, 'peer_id required');
-    ctx.body = await relay.promoteDirect(body.peer_id);
-  });
-  router.get('/p2p/discovery', view, (ctx) => {
-    ctx.body = network.discovered();
-  });
-  router.post('/p2p/discovery', manage, async (ctx) => {
-    ctx.body = network.setDiscoverySettings(await jsonBody(ctx, DiscoverySettingsRequest, 'auto_connect must be true or false'));
-  });
-  router.post('/p2p/relay_policy', manage, async (ctx) => {
-    const body = await jsonBody(ctx, PolicyRequest, 'Invalid policy. Use: off, broker_only, full_relay');
-    ctx.body = relay.setPolicy(body.policy);
-  });
-  router.post('/p2p/send', requirePermission(keys, 'write_messages'), async (ctx) => {
-    const body = await jsonBody(ctx, SendRequestSchema, 'JSON data required');
-    ctx.body = await messages.send({
-      content: body.content,
-      metadata: body.metadata,
-      broadcast: body.broadcast,
-      peerId: body.peer_id || undefined,
-    });
-  });
-  return router;
-}
+/** Status, peers, invites, requests and links: the guide's /p2p routes. */
+export const p2pRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/p2p/status',
+    operationId: 'networkStatus',
+    tag: 'Peers',
+    summary: 'Network status',
+    description: 'Peer ID, versions, counts, discovery state, relay policy. No secrets.',
+    permission: null,
+    responses: { 200: { description: 'The status', schema: NetworkStatus } },
+    handle: (_ctx, _input, { network }) => network.status(),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/p2p/peers',
+    operationId: 'listPeers',
+    tag: 'Peers',
+    summary: 'Connected, discovered and known peers',
+    description: 'Each link with its versions and `connection` (`direct`, or `relayed` `via` a relay); known peers with their `trust`; LAN peers seen.',
+    permission: 'view_peers',
+    responses: { 200: { description: 'The peers', schema: PeersReport } },
+    handle: (_ctx, _input, { network }) => network.peers(),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/p2p/invite',
+    operationId: 'getInvite',
+    tag: 'Invites and requests',
+    summary: 'Your invite code',
+    description: 'Give it to a peer: importing it links you both. `public_host`/`public_port` put an address peers can reach first.',
+    permission: 'view_peers',
+    query: PublicEndpointQuery,
+    responses: { 200: { description: 'The invite', schema: Invite } },
+    errors: { 400: INVITE_QUERY_400 },
+    handle: (_ctx, { query }, { network }) => network.invite({ publicHost: query.public_host, publicPort: query.public_port }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/invite/regenerate',
+    operationId: 'regenerateInvite',
+    tag: 'Invites and requests',
+    summary: 'New invite secret',
+    description: 'A new invite secret, then the invite: codes given out before lead to a request instead of a link.',
+    permission: 'manage_peers',
+    query: PublicEndpointQuery,
+    responses: { 200: { description: 'The new invite', schema: Invite } },
+    errors: { 400: INVITE_QUERY_400 },
+    handle: (_ctx, { query }, { network }) => network.regenerateInvite({ publicHost: query.public_host, publicPort: query.public_port }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/invite/import',
+    operationId: 'importInvite',
+    tag: 'Invites and requests',
+    summary: "Import a peer's invite code",
+    description:
+      'Saves the peer and dials it. `connected` (+ `awaiting_acceptance` for an invite without a secret), or `imported_not_connected` with a `diagnostic_code`; it is dialled again on its own later.',
+    permission: 'manage_peers',
+    body: { schema: ImportRequest, missing: 'invite_code required' },
+    responses: { 200: { description: 'Imported', schema: ImportResult } },
+    errors: { 400: 'Not a valid invite code (`code` says why), or your own', 409: 'The peer already proved a different key: the code is not theirs or is out of date' },
+    handle: (_ctx, { body }, { network }) => network.importInvite(body.invite_code),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/p2p/requests',
+    operationId: 'listRequests',
+    tag: 'Invites and requests',
+    summary: 'Strangers waiting for your answer',
+    description: 'Peers that linked without an invite of yours; they get nothing until accepted. Oldest first.',
+    permission: 'view_peers',
+    responses: { 200: { description: 'The requests', schema: RequestsList } },
+    handle: (_ctx, _input, { network }) => network.requests(),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/requests/:peer_id/accept',
+    operationId: 'acceptRequest',
+    tag: 'Invites and requests',
+    summary: 'Accept a request',
+    description: 'Trusts the peer (it syncs) and dials it.',
+    permission: 'manage_peers',
+    params: PeerIdParam,
+    responses: { 200: { description: 'Accepted', schema: RequestAccepted } },
+    errors: { 404: 'No pending request from this peer' },
+    handle: (ctx, _input, { network }) => network.acceptRequest(ctx.params.peer_id!),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/requests/:peer_id/decline',
+    operationId: 'declineRequest',
+    tag: 'Invites and requests',
+    summary: 'Decline a request',
+    description: 'Closes its link and refuses its redials.',
+    permission: 'manage_peers',
+    params: PeerIdParam,
+    responses: { 200: { description: 'Declined', schema: RequestDeclined } },
+    errors: { 404: 'No pending request from this peer' },
+    handle: (ctx, _input, { network }) => network.declineRequest(ctx.params.peer_id!),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/reconnect',
+    operationId: 'reconnect',
+    tag: 'Peers',
+    summary: 'Dial a known peer now',
+    description: 'Also resumes a peer paused by `disconnect`.',
+    permission: 'manage_peers',
+    body: { schema: PeerRequest, missing: 'peer_id required' },
+    responses: { 200: { description: 'Connected', schema: Reconnected } },
+    errors: { 400: 'No known endpoints for this peer', 404: 'Unknown peer: import its invite code first', 502: { description: 'No endpoint answered', schema: DialFailed } },
+    handle: (_ctx, { body }, { network }) => network.reconnect(body.peer_id),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/reconnect_all',
+    operationId: 'reconnectAll',
+    tag: 'Peers',
+    summary: 'Dial every known peer not linked',
+    description: 'Dials in the background and answers at once.',
+    permission: 'manage_peers',
+    responses: { 202: { description: 'Dialling', schema: Scheduled } },
+    handle: (ctx, _input, { network }) => {
+      ctx.status = 202;
+      return network.reconnectAll();
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/disconnect',
+    operationId: 'disconnect',
+    tag: 'Peers',
+    summary: 'Close the link to a peer',
+    description: 'The peer stays known but down (not dialled, its redials refused) until `reconnect`, an import of its invite, or a restart.',
+    permission: 'manage_peers',
+    body: { schema: PeerRequest, missing: 'peer_id required' },
+    responses: { 200: { description: '`disconnected`, or `not_connected` when there was no link', schema: Disconnected } },
+    handle: (_ctx, { body }, { peerManagement }) => peerManagement.disconnect(body.peer_id),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/p2p/forget',
+    operationId: 'forget',
+    tag: 'Peers',
+    summary: 'Forget a peer',
+    description:
+      'No longer known or trusted: its request, queued messages and introductions dropped, its authored messages kept. Refused until a restart, then a request until you link it again. (The original Canopy asks for `delete_data`, a permission Canopy does not have.)',
+    permission: 'manage_peers',
+    body: { schema: PeerRequest, missing: 'peer_id required' },
+    responses: { 200: { description: '`forgotten`, or `not_found` when nothing was known', schema: Forgotten } },
+    handle: (_ctx, { body }, { peerManagement }) => peerManagement.forget(body.peer_id),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/p2p/activity',
+    operationId: 'activity',
+    tag: 'Peers',
+    summary: 'Recent connection events',
+    description: 'Attempts, links, failures, requests and refusals with endpoint and time, oldest first; per peer `connected_at`/`last_activity`. In memory, bounded.',
+    permission: 'view_peers',
+    query: ActivityQuery,
+    responses: { 200: { description: 'The events', schema: ActivityReport } },
+    handle: (_ctx, { query }, { peerManagement }) => peerManagement.activityReport(query),
+  }),
+];
